@@ -1,0 +1,151 @@
+{#-
+  Small cross-engine helpers on top of dbt's own cross-database macros.
+  One implementation per engine, side by side: DuckDB (default) and Spark.
+-#}
+
+{#- A scalar field of a JSON text, as text (null if absent, or not JSON). -#}
+{% macro json_text(json_column, path) -%}
+    {{ return(adapter.dispatch('json_text', 'customer_segments')(json_column, path)) }}
+{%- endmacro %}
+{% macro default__json_text(json_column, path) -%}
+    json_extract_string({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+{% macro spark__json_text(json_column, path) -%}
+    get_json_object({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
+
+{#- A nested object or array of a JSON text, as minified JSON text. -#}
+{% macro json_fragment(json_column, path) -%}
+    {{ return(adapter.dispatch('json_fragment', 'customer_segments')(json_column, path)) }}
+{%- endmacro %}
+{% macro default__json_fragment(json_column, path) -%}
+    cast(json_extract({{ json_column }}, '{{ path }}') as varchar)
+{%- endmacro %}
+{% macro spark__json_fragment(json_column, path) -%}
+    get_json_object({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
+
+{#- True when the text is a well-formed JSON object; never errors. -#}
+{% macro is_json_object(text_column) -%}
+    {{ return(adapter.dispatch('is_json_object', 'customer_segments')(text_column)) }}
+{%- endmacro %}
+{% macro default__is_json_object(text_column) -%}
+    coalesce(case when json_valid({{ text_column }}) then json_type({{ text_column }}) = 'OBJECT' end, false)
+{%- endmacro %}
+{% macro spark__is_json_object(text_column) -%}
+    (substr(ltrim({{ text_column }}), 1, 1) = '{' and get_json_object({{ text_column }}, '$') is not null)
+{%- endmacro %}
+
+
+{#-
+  ISO-8601 text with or without an offset -> timestamp in UTC (no time zone).
+  Text without an offset is taken as UTC. Unparseable text gives null.
+-#}
+{% macro to_utc_timestamp(text_column) -%}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'customer_segments')(text_column)) }}
+{%- endmacro %}
+{% macro default__to_utc_timestamp(text_column) -%}
+    timezone('UTC', try_cast({{ text_column }} as timestamptz))
+{%- endmacro %}
+{% macro spark__to_utc_timestamp(text_column) -%}
+    try_to_timestamp({{ text_column }})
+{%- endmacro %}
+
+
+{#- Lower-case letters and digits only: 'Page Viewed', 'page_viewed', 'PageViewed' -> 'pageviewed'. -#}
+{% macro name_key(text_column) -%}
+    {{ return(adapter.dispatch('name_key', 'customer_segments')(text_column)) }}
+{%- endmacro %}
+{% macro default__name_key(text_column) -%}
+    lower(regexp_replace(coalesce({{ text_column }}, ''), '[^A-Za-z0-9]', '', 'g'))
+{%- endmacro %}
+{% macro spark__name_key(text_column) -%}
+    lower(regexp_replace(coalesce({{ text_column }}, ''), '[^A-Za-z0-9]', ''))
+{%- endmacro %}
+
+
+{#- A row of named text columns as one JSON text, for quarantine's `raw`. -#}
+{% macro row_as_json(columns) -%}
+    {{ return(adapter.dispatch('row_as_json', 'customer_segments')(columns)) }}
+{%- endmacro %}
+{% macro default__row_as_json(columns) -%}
+    cast(to_json(struct_pack(
+        {%- for column in columns %}
+        "{{ column }}" := {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    )) as varchar)
+{%- endmacro %}
+{% macro spark__row_as_json(columns) -%}
+    to_json(named_struct(
+        {%- for column in columns %}
+        '{{ column }}', {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ))
+{%- endmacro %}
+
+
+{#- Text that is null, empty or only white space counts as missing. -#}
+{% macro is_blank(text_column) -%}
+    ({{ text_column }} is null or trim({{ text_column }}) = '')
+{%- endmacro %}
+
+
+{#- A trimmed, lower-cased email that has one '@' with something on both sides, else null. -#}
+{% macro clean_email(text_column) -%}
+    case
+        when {{ text_column }} like '%_@_%' and {{ text_column }} not like '%@%@%'
+            then lower(trim({{ text_column }}))
+    end
+{%- endmacro %}
+
+
+{#- Regular-expression match, true/false. -#}
+{% macro regex_matches(text_column, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'customer_segments')(text_column, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches(text_column, pattern) -%}
+    regexp_matches({{ text_column }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro spark__regex_matches(text_column, pattern) -%}
+    ({{ text_column }} rlike '{{ pattern }}')
+{%- endmacro %}
+
+
+{#- Dotted IPv4 text -> its number (0 .. 2^32-1), null when not a valid address. -#}
+{% macro ipv4_to_number(text_column) -%}
+    case
+        when {{ customer_segments.regex_matches('trim(' ~ text_column ~ ')', '^[0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}$') }}
+            and cast(split_part(trim({{ text_column }}), '.', 1) as bigint) <= 255
+            and cast(split_part(trim({{ text_column }}), '.', 2) as bigint) <= 255
+            and cast(split_part(trim({{ text_column }}), '.', 3) as bigint) <= 255
+            and cast(split_part(trim({{ text_column }}), '.', 4) as bigint) <= 255
+        then
+            cast(split_part(trim({{ text_column }}), '.', 1) as bigint) * 16777216
+            + cast(split_part(trim({{ text_column }}), '.', 2) as bigint) * 65536
+            + cast(split_part(trim({{ text_column }}), '.', 3) as bigint) * 256
+            + cast(split_part(trim({{ text_column }}), '.', 4) as bigint)
+    end
+{%- endmacro %}
+
+
+{#- 'true'/'yes'/'1' -> true, 'false'/'no'/'0' -> false, anything else -> null. -#}
+{% macro parse_boolean(text_column) -%}
+    case
+        when lower(trim({{ text_column }})) in ('true', 't', 'yes', 'y', '1') then true
+        when lower(trim({{ text_column }})) in ('false', 'f', 'no', 'n', '0') then false
+    end
+{%- endmacro %}
+
+
+{#- A stable bucket 0..9999 from the md5 of a text: same input, same bucket, on every engine. -#}
+{% macro stable_bucket(text_expression) -%}
+    {{ return(adapter.dispatch('stable_bucket', 'customer_segments')(text_expression)) }}
+{%- endmacro %}
+{% macro default__stable_bucket(text_expression) -%}
+    (cast(('0x' || substr(md5({{ text_expression }}), 1, 8)) as bigint) % 10000)
+{%- endmacro %}
+{% macro spark__stable_bucket(text_expression) -%}
+    (cast(conv(substr(md5({{ text_expression }}), 1, 8), 16, 10) as bigint) % 10000)
+{%- endmacro %}

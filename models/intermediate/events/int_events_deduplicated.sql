@@ -1,0 +1,62 @@
+{#-
+  The events the project uses: usable (not quarantined), first copy of each
+  messageId, no double fires, with the canonical Object_Action name from the
+  event_name_map seed. Unknown names stay (canonical_event is null) so new
+  instrumentation is visible, not lost; the data-quality gate bounds their share.
+-#}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_segment__events') }}
+    where quarantine_reason is null
+        and duplicate_reason is null
+
+),
+
+name_map as (
+
+    select * from {{ ref('event_name_map') }}
+
+),
+
+final as (
+
+    select
+        events.message_id,
+        events.message_type,
+        name_map.canonical_event,
+        events.event_name,
+        events.page_name,
+        events.anonymous_id,
+        events.user_id,
+        events.previous_id,
+        events.group_id,
+        events.device_id,
+        {{ customer_segments.clean_email('events.email') }} as email,
+        events.title,
+        events.ip,
+        events.page_url,
+        events.page_path,
+        events.page_referrer,
+        events.campaign_source,
+        events.campaign_medium,
+        events.user_agent,
+        events.properties,
+        events.traits,
+        events.context,
+        events.event_at,
+        events.received_at,
+        events.sent_at,
+        events.source_file,
+        events.line_number
+
+    from events
+    left join name_map
+        on events.message_type = name_map.message_type
+        and events.event_name_key = coalesce(name_map.name_key, '')
+
+)
+
+select * from final

@@ -1,0 +1,31 @@
+{#-
+  One row describing this build: its id, when it started, and `as_of`, the
+  reference time every score and segment is computed at (var `as_of`, default:
+  the latest usable event). Models cross join this instead of calling now(),
+  so the same inputs and as_of always give the same outputs.
+-#}
+
+with
+
+events as (
+
+    select * from {{ ref('int_events_deduplicated') }}
+
+),
+
+final as (
+
+    select
+        '{{ invocation_id }}' as build_id,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as built_at,
+        {%- if var('as_of') %}
+        cast('{{ var("as_of") }}' as timestamp) as as_of
+        {%- else %}
+        max(event_at) as as_of
+        {%- endif %}
+
+    from events
+
+)
+
+select * from final

@@ -1,0 +1,39 @@
+{#-
+  Row accounting per input: every raw row is exactly one of usable, duplicate
+  or quarantined. A dbt test checks raw_rows = usable + duplicates + quarantined,
+  and the build summary prints this table.
+-#}
+
+with
+
+{% for staged in customer_segments.staged_sources() %}
+{{ staged.source }}_rows as (
+
+    select
+        '{{ staged.source }}' as source,
+        count(*) as raw_rows,
+        sum(case when quarantine_reason is null and duplicate_reason is null then 1 else 0 end) as usable_rows,
+        sum(case when duplicate_reason is not null then 1 else 0 end) as duplicate_rows,
+        sum(case when quarantine_reason is not null then 1 else 0 end) as quarantined_rows,
+        count(distinct source_file) as files_read
+
+    from {{ ref(staged.model) }}
+
+),
+{% endfor %}
+
+final as (
+{% for staged in customer_segments.staged_sources() %}
+    select
+        source,
+        raw_rows,
+        coalesce(usable_rows, 0) as usable_rows,
+        coalesce(duplicate_rows, 0) as duplicate_rows,
+        coalesce(quarantined_rows, 0) as quarantined_rows,
+        files_read
+    from {{ staged.source }}_rows
+    {% if not loop.last %}union all{% endif %}
+{% endfor %}
+)
+
+select * from final

@@ -1,0 +1,172 @@
+{#- CONTRACT people: one row per person, with account, activity window, lifecycle stage and consent per purpose. -#}
+
+with
+
+identifiers as (
+
+    select * from {{ ref('int_identifiers_assigned') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_events_attributed') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_attributed') }}
+
+),
+
+contacts as (
+
+    select * from {{ ref('int_crm_contacts_deduplicated') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_crm_accounts_deduplicated') }}
+
+),
+
+consent as (
+
+    select * from {{ ref('int_consent_latest') }}
+
+),
+
+build as (
+
+    select * from {{ ref('int_build_context') }}
+
+),
+
+person_emails as (
+
+    select person_id, min(identifier_value) as email
+    from identifiers
+    where identifier_type = 'email'
+    group by 1
+
+),
+
+activity as (
+
+    select person_id, min(event_at) as first_seen_at, max(event_at) as last_seen_at
+    from events
+    where person_id is not null
+    group by 1
+
+    union all
+
+    select person_id, min(ordered_at), max(ordered_at)
+    from orders
+    where person_id is not null
+    group by 1
+
+),
+
+person_activity as (
+
+    select person_id, min(first_seen_at) as first_seen_at, max(last_seen_at) as last_seen_at
+    from activity
+    group by 1
+
+),
+
+crm_accounts as (
+
+    select identifiers.person_id, min(contacts.account_id) as account_id
+    from identifiers
+    inner join contacts
+        on identifiers.identifier_type = 'crm_contact_id'
+        and identifiers.identifier_value = contacts.contact_id
+    where contacts.account_id is not null
+    group by 1
+
+),
+
+domain_accounts as (
+
+    select person_emails.person_id, min(accounts.account_id) as account_id
+    from person_emails
+    inner join accounts
+        on accounts.domain = substr(person_emails.email, {{ dbt.position("'@'", 'person_emails.email') }} + 1)
+    group by 1
+
+),
+
+person_consent as (
+
+    select
+        identifiers.person_id,
+        consent.purpose,
+        consent.is_granted,
+        row_number() over (
+            partition by identifiers.person_id, consent.purpose
+            order by consent.recorded_at desc, consent.is_granted asc
+        ) as recency_rank
+
+    from consent
+    inner join identifiers
+        on consent.subject_type = identifiers.identifier_type
+        and consent.subject_value = identifiers.identifier_value
+
+),
+
+consent_flags as (
+
+    select
+        person_id,
+        max(case when purpose = 'analytics' then is_granted end) as consent_analytics,
+        max(case when purpose = 'marketing' then is_granted end) as consent_marketing,
+        max(case when purpose = 'personalization' then is_granted end) as consent_personalization
+
+    from person_consent
+    where recency_rank = 1
+    group by 1
+
+),
+
+people as (
+
+    select distinct person_id from identifiers
+
+),
+
+final as (
+
+    select
+        people.person_id,
+        coalesce(crm_accounts.account_id, domain_accounts.account_id) as account_id,
+        person_emails.email,
+        person_activity.first_seen_at,
+        person_activity.last_seen_at,
+        case
+            when person_activity.last_seen_at is null then 'churned'
+            when person_activity.first_seen_at
+                >= {{ dbt.dateadd('day', -1 * var('lifecycle_new_days'), 'build.as_of') }} then 'new'
+            when person_activity.last_seen_at
+                >= {{ dbt.dateadd('day', -1 * var('lifecycle_active_days'), 'build.as_of') }} then 'active'
+            when person_activity.last_seen_at
+                >= {{ dbt.dateadd('day', -1 * var('lifecycle_dormant_days'), 'build.as_of') }} then 'dormant'
+            else 'churned'
+        end as lifecycle_stage,
+        consent_flags.consent_analytics,
+        consent_flags.consent_marketing,
+        consent_flags.consent_personalization
+
+    from people
+    cross join build
+    left join person_emails on people.person_id = person_emails.person_id
+    left join person_activity on people.person_id = person_activity.person_id
+    left join crm_accounts on people.person_id = crm_accounts.person_id
+    left join domain_accounts on people.person_id = domain_accounts.person_id
+    left join consent_flags on people.person_id = consent_flags.person_id
+
+)
+
+select * from final

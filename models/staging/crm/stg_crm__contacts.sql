@@ -1,0 +1,81 @@
+{#- One row per raw CRM contact row: typed, with its quarantine or duplicate verdict.
+    Several rows for one contact_id are versions of it: the latest updated_at wins. -#}
+
+{%- set columns = ['contact_id', 'email', 'title', 'account_id', 'email_status', 'updated_at'] %}
+
+with
+
+source as (
+
+    {{ customer_segments.raw_table_rows('crm_contacts', ['contact_id', 'email'], ['title', 'account_id', 'email_status', 'updated_at']) }}
+
+),
+
+typed as (
+
+    select
+        source_file,
+        line_number,
+        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        _extra_fields is not null as has_extra_fields,
+        nullif(trim(contact_id), '') as contact_id,
+        {{ customer_segments.clean_email('email') }} as email,
+        nullif(trim(title), '') as title,
+        nullif(trim(account_id), '') as account_id,
+        coalesce(lower(nullif(trim(email_status), '')), 'unknown') as email_status,
+        not {{ customer_segments.is_blank('updated_at') }} as has_updated_at_text,
+        {{ customer_segments.to_utc_timestamp('updated_at') }} as updated_at
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when has_extra_fields then 'too_many_fields'
+            when contact_id is null then 'missing_contact_id'
+            when email is null then 'invalid_email'
+            when email_status not in ('valid', 'bounced', 'unknown') then 'invalid_email_status'
+            when has_updated_at_text and updated_at is null then 'invalid_timestamp'
+        end as quarantine_reason
+
+    from typed
+
+),
+
+versions as (
+
+    select
+        *,
+        row_number() over (
+            partition by quarantine_reason is null, contact_id
+            order by updated_at desc nulls last, source_file desc, line_number desc
+        ) as version_rank
+
+    from checked
+
+),
+
+final as (
+
+    select
+        source_file,
+        line_number,
+        raw_row,
+        contact_id,
+        email,
+        title,
+        account_id,
+        email_status,
+        updated_at,
+        quarantine_reason,
+        case when quarantine_reason is null and version_rank > 1 then 'duplicate_contact_id' end as duplicate_reason
+
+    from versions
+
+)
+
+select * from final

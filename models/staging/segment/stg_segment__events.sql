@@ -1,0 +1,191 @@
+{{ config(materialized='table') }}
+{#-
+  One row per raw event line: parsed, typed, UTC timestamps, and two verdicts:
+  `quarantine_reason` (the row cannot be used) and `duplicate_reason` (a usable
+  row that repeats another: same messageId, or a double fire). Rows with both
+  null are the events the rest of the project uses (int_events_deduplicated).
+  A table, not a view: parsing JSON is the most expensive step of the build.
+-#}
+
+with
+
+lines as (
+
+    {{ customer_segments.raw_event_lines() }}
+
+),
+
+json_lines as (
+
+    select
+        source_file,
+        line_number,
+        raw_line,
+        case when {{ customer_segments.is_json_object('raw_line') }} then raw_line end as json_line
+
+    from lines
+
+),
+
+fields as (
+
+    select
+        source_file,
+        line_number,
+        raw_line,
+        json_line is not null as is_json_object,
+        nullif(trim({{ customer_segments.json_text('json_line', '$.messageId') }}), '') as message_id,
+        lower(trim({{ customer_segments.json_text('json_line', '$.type') }})) as message_type,
+        nullif(trim({{ customer_segments.json_text('json_line', '$.anonymousId') }}), '') as anonymous_id,
+        nullif(trim({{ customer_segments.json_text('json_line', '$.userId') }}), '') as user_id,
+        {{ customer_segments.json_text('json_line', '$.event') }} as event_name,
+        {{ customer_segments.json_text('json_line', '$.name') }} as page_name,
+        nullif(trim({{ customer_segments.json_text('json_line', '$.groupId') }}), '') as group_id,
+        nullif(trim({{ customer_segments.json_text('json_line', '$.previousId') }}), '') as previous_id,
+        {{ customer_segments.json_text('json_line', '$.traits.email') }} as email,
+        {{ customer_segments.json_text('json_line', '$.traits.title') }} as title,
+        {{ customer_segments.json_fragment('json_line', '$.properties') }} as properties,
+        {{ customer_segments.json_fragment('json_line', '$.traits') }} as traits,
+        {{ customer_segments.json_fragment('json_line', '$.context') }} as context,
+        {{ customer_segments.json_text('json_line', '$.context.ip') }} as ip,
+        {{ customer_segments.json_text('json_line', '$.context.page.url') }} as page_url,
+        {{ customer_segments.json_text('json_line', '$.context.page.path') }} as page_path,
+        {{ customer_segments.json_text('json_line', '$.context.page.referrer') }} as page_referrer,
+        nullif(trim({{ customer_segments.json_text('json_line', '$.context.device.id') }}), '') as device_id,
+        {{ customer_segments.json_text('json_line', '$.context.campaign.source') }} as campaign_source,
+        {{ customer_segments.json_text('json_line', '$.context.campaign.medium') }} as campaign_medium,
+        {{ customer_segments.json_text('json_line', '$.context.userAgent') }} as user_agent,
+        {{ customer_segments.json_text('json_line', '$.timestamp') }} as timestamp_text,
+        {{ customer_segments.to_utc_timestamp(customer_segments.json_text('json_line', '$.timestamp')) }} as event_at,
+        {{ customer_segments.to_utc_timestamp(customer_segments.json_text('json_line', '$.receivedAt')) }} as received_at,
+        {{ customer_segments.to_utc_timestamp(customer_segments.json_text('json_line', '$.sentAt')) }} as sent_at
+
+    from json_lines
+
+),
+
+named as (
+
+    select
+        *,
+        case
+            when message_type = 'track' then {{ customer_segments.name_key('event_name') }}
+            when message_type in ('page', 'screen') then {{ customer_segments.name_key('page_name') }}
+            else ''
+        end as event_name_key
+
+    from fields
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when not is_json_object
+                then 'malformed_json'
+            when message_type is null
+                or message_type not in ('track', 'page', 'screen', 'identify', 'alias', 'group')
+                then 'invalid_type'
+            when message_id is null
+                then 'missing_message_id'
+            when anonymous_id is null and user_id is null
+                then 'missing_identifier'
+            when message_type = 'track' and event_name_key = ''
+                then 'missing_event_name'
+            when message_type = 'alias' and previous_id is null
+                then 'missing_previous_id'
+            when event_at is null
+                then 'invalid_timestamp'
+            when event_at < cast('{{ var("min_valid_event_at") }}' as timestamp)
+                then 'timestamp_too_old'
+            when event_at > {{ dbt.dateadd(
+                    'hour',
+                    var('max_clock_skew_hours'),
+                    "coalesce(received_at, sent_at, cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S') ~ "' as timestamp))") }}
+                then 'timestamp_in_future'
+        end as quarantine_reason
+
+    from named
+
+),
+
+message_copies as (
+
+    -- The same messageId delivered again: the first one received is kept.
+    select
+        *,
+        quarantine_reason is null as is_usable,
+        row_number() over (
+            partition by quarantine_reason is null, message_id
+            order by received_at, source_file, line_number
+        ) as copy_number
+
+    from checked
+
+),
+
+fires as (
+
+    -- A double fire: the same call from the same ids, with the same payload,
+    -- within the double-fire window of the previous one.
+    select
+        *,
+        lag(event_at) over (
+            partition by
+                is_usable and copy_number = 1,
+                anonymous_id, user_id, message_type, event_name_key, page_path, properties, traits
+            order by event_at, message_id
+        ) as previous_fire_at
+
+    from message_copies
+
+),
+
+final as (
+
+    select
+        source_file,
+        line_number,
+        raw_line,
+        message_id,
+        message_type,
+        anonymous_id,
+        user_id,
+        event_name,
+        page_name,
+        event_name_key,
+        group_id,
+        previous_id,
+        email,
+        title,
+        properties,
+        traits,
+        context,
+        ip,
+        page_url,
+        page_path,
+        page_referrer,
+        device_id,
+        campaign_source,
+        campaign_medium,
+        user_agent,
+        timestamp_text,
+        event_at,
+        received_at,
+        sent_at,
+        quarantine_reason,
+        case
+            when not is_usable then null
+            when copy_number > 1 then 'duplicate_message_id'
+            when previous_fire_at is not null
+                and {{ dbt.datediff('previous_fire_at', 'event_at', 'millisecond') }} <= {{ var('double_fire_window_ms') }}
+                then 'double_fire'
+        end as duplicate_reason
+
+    from fires
+
+)
+
+select * from final

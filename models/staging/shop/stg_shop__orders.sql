@@ -1,0 +1,85 @@
+{#- One row per raw order row: typed, with its quarantine or duplicate verdict. -#}
+
+{%- set columns = ['order_id', 'user_id', 'email', 'amount', 'currency', 'ordered_at', 'status'] %}
+
+with
+
+source as (
+
+    {{ customer_segments.raw_table_rows('orders', ['order_id', 'amount', 'ordered_at', 'status'], ['user_id', 'email', 'currency']) }}
+
+),
+
+typed as (
+
+    select
+        source_file,
+        line_number,
+        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        _extra_fields is not null as has_extra_fields,
+        nullif(trim(order_id), '') as order_id,
+        nullif(trim(user_id), '') as user_id,
+        {{ customer_segments.clean_email('email') }} as email,
+        not {{ customer_segments.is_blank('email') }} as has_email_text,
+        try_cast(trim(amount) as decimal(18, 2)) as amount,
+        upper(nullif(trim(currency), '')) as currency,
+        {{ customer_segments.to_utc_timestamp('ordered_at') }} as ordered_at,
+        lower(trim(status)) as status
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when has_extra_fields then 'too_many_fields'
+            when order_id is null then 'missing_order_id'
+            when has_email_text and email is null then 'invalid_email'
+            when user_id is null and email is null then 'missing_identifier'
+            when amount is null then 'invalid_amount'
+            when amount < 0 then 'negative_amount'
+            when status is null or status not in ('completed', 'refunded', 'cancelled') then 'invalid_status'
+            when ordered_at is null then 'invalid_timestamp'
+        end as quarantine_reason
+
+    from typed
+
+),
+
+copies as (
+
+    select
+        *,
+        row_number() over (
+            partition by quarantine_reason is null, order_id
+            order by source_file, line_number
+        ) as copy_number
+
+    from checked
+
+),
+
+final as (
+
+    select
+        source_file,
+        line_number,
+        raw_row,
+        order_id,
+        user_id,
+        email,
+        amount,
+        currency,
+        ordered_at,
+        status,
+        quarantine_reason,
+        case when quarantine_reason is null and copy_number > 1 then 'duplicate_order_id' end as duplicate_reason
+
+    from copies
+
+)
+
+select * from final
