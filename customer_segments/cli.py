@@ -1,0 +1,137 @@
+"""The `segments` command: build the project end to end and say what the build did.
+
+    segments build [--events N] [--seed S] [-- <extra dbt build args>]
+    segments summary
+
+`build` generates demo data first when no raw data is configured (neither
+SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
+`dbt build` from the repository root, and prints a short summary read back
+from the warehouse. Exit codes: 0 success, 1 the dbt build failed, 2 bad
+usage or configuration (with a message saying what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from customer_segments import summary as build_summary
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RAW_PATH = "data/raw"
+DEFAULT_TRUTH_PATH = "data/ground_truth"
+DEFAULT_DUCKDB_PATH = "warehouse/segments.duckdb"
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def raw_path() -> Path:
+    """The raw input folder, as the dbt project resolves it (CONTRACT: Inputs)."""
+    return _resolve(os.environ.get("SEGMENTS_RAW_PATH", DEFAULT_RAW_PATH))
+
+
+def duckdb_path() -> Path:
+    """The DuckDB file the `dev` target writes."""
+    return _resolve(os.environ.get("SEGMENTS_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
+
+
+def _resolve(path: str) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else REPO_ROOT / candidate
+
+
+def has_events(folder: Path) -> bool:
+    """True when the folder holds at least one events file."""
+    events = folder / "events"
+    return events.is_dir() and any(p.is_file() and not p.name.startswith(".") for p in events.iterdir())
+
+
+def ensure_demo_data(events: int, seed: int) -> None:
+    """Generate demo data into the default raw folder unless raw data is configured or present."""
+    folder = raw_path()
+    if "SEGMENTS_RAW_PATH" in os.environ:
+        if not has_events(folder):
+            raise UsageError(
+                f"SEGMENTS_RAW_PATH={os.environ['SEGMENTS_RAW_PATH']} has no events/ files. "
+                "Point it at a folder laid out as in CONTRACT.md (Inputs), or unset it to build on demo data."
+            )
+        return
+    if has_events(folder):
+        print(f"Using the raw data already in {folder} (delete it to regenerate demo data).")
+        return
+    from customer_segments.generate import generate
+
+    print(f"No raw data configured: generating {events:,} demo events into {folder} (seed {seed}).")
+    generate(folder, _resolve(DEFAULT_TRUTH_PATH), events=events, seed=seed)
+
+
+def dbt_executable() -> str:
+    """The dbt next to this Python, so the project's virtualenv is used even when not activated."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(args: list[str]) -> int:
+    """Run dbt from the repository root (where profiles.yml is) and return its exit code."""
+    duckdb_path().parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
+    return subprocess.call([dbt_executable(), *args], cwd=REPO_ROOT, env=env)
+
+
+def cmd_build(options: argparse.Namespace) -> int:
+    ensure_demo_data(options.events, options.seed)
+    code = run_dbt(["build", *options.dbt_args])
+    print()
+    if duckdb_path().exists():
+        print(build_summary.render(duckdb_path()))
+    if code != 0:
+        print(
+            "\nThe dbt build failed (see the errors above; dbt's full log is in logs/dbt.log). "
+            "Tables that were not rebuilt keep their previous contents."
+        )
+        return 1
+    return 0
+
+
+def cmd_summary(_options: argparse.Namespace) -> int:
+    if not duckdb_path().exists():
+        raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    print(build_summary.render(duckdb_path()))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="segments", description=__doc__.split("\n\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="generate demo data if needed, run dbt build, print a summary")
+    build.add_argument("--events", type=int, default=200_000, help="demo events to generate (default 200000)")
+    build.add_argument("--seed", type=int, default=42, help="demo data seed (default 42)")
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt build, after --")
+    build.set_defaults(handler=cmd_build)
+    summary = commands.add_parser("summary", help="print the summary of the last build")
+    summary.set_defaults(handler=cmd_summary)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parser().parse_args(argv)
+    if getattr(options, "dbt_args", None) and options.dbt_args[0] == "--":
+        options.dbt_args = options.dbt_args[1:]
+    try:
+        return options.handler(options)
+    except UsageError as problem:
+        print(f"segments: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("segments: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

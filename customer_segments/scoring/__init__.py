@@ -1,0 +1,1 @@
+"""Scoring logic that runs in Python (dbt Python models call into it)."""

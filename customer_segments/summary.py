@@ -1,0 +1,76 @@
+"""The short summary printed at the end of a build, read back from the warehouse.
+
+It answers the questions an analytics engineer asks after a scheduled run:
+how many rows came in, how many were quarantined and why, how many people
+were stitched, which segments exist and how big they are, and whether the
+data-quality checks passed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+def _table_exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def render(database: Path) -> str:
+    """Return the summary as text. Missing tables (a build that stopped early) are said, not raised."""
+    try:
+        connection = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as problem:  # e.g. the file is locked by a running build
+        return f"Summary unavailable: cannot open {database} ({problem})."
+    lines = ["Build summary", "============="]
+    with connection:
+        if _table_exists(connection, "int_source_rows_accounted"):
+            lines.append("Rows in (raw = usable + duplicates + quarantined):")
+            rows = connection.execute(
+                "select source, raw_rows, usable_rows, duplicate_rows, quarantined_rows "
+                "from int_source_rows_accounted order by source"
+            ).fetchall()
+            lines.append(f"  {'input':<18}{'raw':>12}{'usable':>12}{'duplicates':>12}{'quarantined':>12}")
+            for source, raw, usable, duplicates, quarantined in rows:
+                lines.append(f"  {source:<18}{raw:>12,}{usable:>12,}{duplicates:>12,}{quarantined:>12,}")
+        else:
+            lines.append("Rows in: not built.")
+        if _table_exists(connection, "quarantined_rows"):
+            reasons = connection.execute(
+                "select source, reason, count(*) from quarantined_rows group by 1, 2 order by 1, 3 desc, 2"
+            ).fetchall()
+            total = sum(count for _, _, count in reasons)
+            lines.append(f"Quarantined: {total:,} rows" + (" by reason:" if reasons else "."))
+            for source, reason, count in reasons:
+                lines.append(f"  {source}.{reason}: {count:,}")
+        if _table_exists(connection, "people"):
+            people, identifiers = connection.execute(
+                "select (select count(*) from people), (select count(*) from person_identifiers)"
+            ).fetchone()
+            stages = connection.execute(
+                "select lifecycle_stage, count(*) from people group by 1 order by 2 desc"
+            ).fetchall()
+            stage_text = ", ".join(f"{stage} {count:,}" for stage, count in stages)
+            lines.append(f"People: {people:,} from {identifiers:,} identifiers ({stage_text}).")
+        if _table_exists(connection, "segments"):
+            lines.append("Segments:")
+            for segment_id, status, members in connection.execute(
+                "select segment_id, status, member_count from segments order by segment_id"
+            ).fetchall():
+                lines.append(f"  {segment_id:<28}{status:<10}{members:>10,} members")
+        if _table_exists(connection, "dq_results"):
+            failed = connection.execute(
+                "select expectation, observed_value from dq_results "
+                "where build_id = (select build_id from dq_results order by checked_at desc limit 1) "
+                "and not success order by expectation"
+            ).fetchall()
+            if failed:
+                lines.append(f"Data quality: {len(failed)} check(s) did not pass:")
+                lines.extend(f"  {expectation}: observed {observed}" for expectation, observed in failed)
+            else:
+                lines.append("Data quality: all checks passed.")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Shared fixtures: run dbt against generated data in a temporary folder.
+
+Builds write their DuckDB file, dbt target/ and logs/ under pytest's tmp
+folders, so tests never touch the developer's warehouse/ or target/ and can
+run while a demo build is open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+@dataclass
+class DbtRun:
+    """The outcome of one dbt invocation."""
+
+    returncode: int
+    output: str
+
+
+@dataclass
+class Workspace:
+    """A raw-data folder, a warehouse file and private dbt target/log folders."""
+
+    root: Path
+    raw: Path = field(init=False)
+    truth: Path = field(init=False)
+    database: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.raw = self.root / "raw"
+        self.truth = self.root / "ground_truth"
+        self.database = self.root / "warehouse" / "segments.duckdb"
+        self.raw.mkdir(parents=True, exist_ok=True)
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            SEGMENTS_RAW_PATH=str(self.raw),
+            SEGMENTS_DUCKDB_PATH=str(self.database),
+            DBT_PROFILES_DIR=str(REPO_ROOT),
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        )
+        return env
+
+    def dbt(self, *args: str) -> DbtRun:
+        command = [
+            dbt_executable(),
+            *args,
+            "--target-path",
+            str(self.root / "target"),
+            "--log-path",
+            str(self.root / "logs"),
+        ]
+        done = subprocess.run(command, cwd=REPO_ROOT, env=self.env(), capture_output=True, text=True)
+        return DbtRun(done.returncode, done.stdout + done.stderr)
+
+    def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            return connection.execute(sql, parameters or []).fetchall()
+
+    def scalar(self, sql: str, parameters: list | None = None):
+        return self.query(sql, parameters)[0][0]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+@dataclass
+class DemoBuild:
+    workspace: Workspace
+    manifest: dict
+    build: DbtRun
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
+    """One full `dbt build` on generated data with every injected fault (session-wide: it is the slow part)."""
+    from customer_segments.generate import generate
+
+    space = Workspace(tmp_path_factory.mktemp("demo"))
+    manifest = generate(space.raw, space.truth, events=20_000, seed=7, progress=False)
+    build = space.dbt("build")
+    return DemoBuild(space, manifest, build)
+
+
+def read_manifest(truth: Path) -> dict:
+    return json.loads((truth / "manifest.json").read_text())

@@ -1,0 +1,129 @@
+"""Bad input gives a clear error naming the file, or quarantines the bad rows; never a stack trace."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO_ROOT, Workspace
+
+GOOD_EVENT = {
+    "messageId": "m-1",
+    "type": "track",
+    "anonymousId": "a-1",
+    "event": "Product Viewed",
+    "properties": {"sku": "x"},
+    "timestamp": "2026-10-30T10:00:00Z",
+    "receivedAt": "2026-10-30T10:00:01Z",
+}
+
+
+def write_events(space: Workspace, lines: list[str], name: str = "part-00000.jsonl") -> Path:
+    folder = space.raw / "events"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def staging_build(space: Workspace):
+    return space.dbt("build", "--select", "+int_source_rows_accounted", "quarantined_rows")
+
+
+def test_missing_optional_inputs_build_as_empty(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    run = staging_build(workspace)
+    assert run.returncode == 0, run.output
+    counts = dict(workspace.query("select source, raw_rows from int_source_rows_accounted"))
+    assert counts["events"] == 1
+    assert all(counts[source] == 0 for source in counts if source != "events")
+
+
+def test_csv_without_a_required_column_names_the_file_and_the_column(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    (workspace.raw / "orders.csv").write_text("order_id,user_id,price,ordered_at,status\no1,u1,3,2026-10-01,completed\n")
+    run = staging_build(workspace)
+    assert run.returncode != 0
+    assert "orders.csv" in run.output
+    assert "missing required column(s): amount" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_empty_csv_file_reads_as_no_rows(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    (workspace.raw / "orders.csv").write_text("")
+    (workspace.raw / "consent.csv").write_text("subject_type,subject_value,purpose,granted,recorded_at\n")
+    run = staging_build(workspace)
+    assert run.returncode == 0, run.output
+    counts = dict(workspace.query("select source, raw_rows from int_source_rows_accounted"))
+    assert counts["orders"] == 0 and counts["consent"] == 0
+
+
+def test_events_file_that_is_not_json_is_quarantined_line_by_line(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    write_events(workspace, ["id,name", "1,ann", "2,bob"], name="export.csv")
+    run = staging_build(workspace)
+    assert run.returncode == 0, run.output
+    rejected = workspace.query(
+        "select source_file, line_number, reason, raw from quarantined_rows where source = 'events' order by line_number"
+    )
+    assert rejected == [
+        ("events/export.csv", 1, "malformed_json", "id,name"),
+        ("events/export.csv", 2, "malformed_json", "1,ann"),
+        ("events/export.csv", 3, "malformed_json", "2,bob"),
+    ]
+
+
+def test_broken_csv_rows_are_quarantined_with_their_line(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    (workspace.raw / "orders.csv").write_text(
+        "order_id,user_id,email,amount,currency,ordered_at,status\n"
+        "o1,u1,a@b.com,10.00,USD,2026-10-01T10:00:00Z,completed\n"
+        "o2,u1,a@b.com,10.00,USD,2026-10-01T10:00:00Z,completed,surplus\n"
+        "o3,u1,not-an-email,10.00,USD,2026-10-01T10:00:00Z,completed\n"
+        "o4,u1,a@b.com,ten,USD,2026-10-01T10:00:00Z,completed\n"
+        "o5,u1,a@b.com,-3,USD,2026-10-01T10:00:00Z,completed\n"
+        "o6,u1,a@b.com,3,USD,yesterday,completed\n"
+        "o7,u1,a@b.com,3,USD,2026-10-01T10:00:00Z,shipped\n"
+        ",u1,a@b.com,3,USD,2026-10-01T10:00:00Z,completed\n"
+        "o1,u1,a@b.com,10.00,USD,2026-10-01T10:00:00Z,completed\n"
+    )
+    run = staging_build(workspace)
+    assert run.returncode == 0, run.output
+    rejected = workspace.query(
+        "select line_number, reason from quarantined_rows where source = 'orders' order by line_number"
+    )
+    assert rejected == [
+        (3, "too_many_fields"),
+        (4, "invalid_email"),
+        (5, "invalid_amount"),
+        (6, "negative_amount"),
+        (7, "invalid_timestamp"),
+        (8, "invalid_status"),
+        (9, "missing_order_id"),
+    ]
+    assert workspace.query(
+        "select raw_rows, usable_rows, duplicate_rows, quarantined_rows from int_source_rows_accounted where source = 'orders'"
+    ) == [(9, 1, 1, 7)]
+
+
+def test_no_event_files_is_a_clear_error(workspace: Workspace):
+    run = staging_build(workspace)
+    assert run.returncode != 0
+    assert "No event files found" in run.output
+    assert "SEGMENTS_RAW_PATH" in run.output
+
+
+def test_cli_refuses_a_raw_path_without_events(workspace: Workspace):
+    done = subprocess.run(
+        [sys.executable, "-m", "customer_segments.cli", "build"],
+        cwd=REPO_ROOT,
+        env=workspace.env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "has no events/ files" in done.stderr
+    assert "Traceback" not in done.stderr
