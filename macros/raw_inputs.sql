@@ -253,3 +253,10 @@
     ) as rows_of_file
         {%- endif %}
 {%- endmacro %}
+
+
+{% macro spark__raw_table_rows(files, required_columns, optional_columns) -%}
+    {{ exceptions.raise_compiler_error(
+        "Reading flat raw files on the spark target is not implemented yet (tracked in the scale issue). "
+        ~ "Load them as tables and point the staging models there, or build on the dev (DuckDB) target.") }}
+{%- endmacro %}
