@@ -1,0 +1,45 @@
+"""python -m customer_segments.generate --out data/raw --truth data/ground_truth --events 100000 --seed 42"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from customer_segments.generate import DEFAULT_END_DATE, GenerateError, generate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m customer_segments.generate",
+        description="Write demo raw inputs (CONTRACT.md) and their ground truth, deterministically for a seed.",
+    )
+    parser.add_argument("--out", default="data/raw", help="raw input folder to write (default data/raw)")
+    parser.add_argument("--truth", default="data/ground_truth", help="ground-truth folder (default data/ground_truth)")
+    parser.add_argument("--events", type=int, default=100_000, help="approximate number of valid events (default 100000)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl", help="events file format")
+    parser.add_argument("--gzip", action="store_true", help="gzip the JSON-lines event files")
+    parser.add_argument("--no-faults", action="store_true", help="inject no faults")
+    parser.add_argument("--end", default=DEFAULT_END_DATE, help=f"last day of the history (default {DEFAULT_END_DATE})")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    options = parser.parse_args(argv)
+    try:
+        generate(
+            options.out,
+            options.truth,
+            events=options.events,
+            seed=options.seed,
+            fmt=options.format,
+            gzip=options.gzip,
+            faults=not options.no_faults,
+            end_date=options.end,
+            progress=not options.quiet,
+        )
+    except GenerateError as problem:
+        print(f"generate: {problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
