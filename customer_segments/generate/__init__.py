@@ -125,6 +125,7 @@ def generate(
     faults_frame = pd.concat(
         [event_truth, pd.DataFrame(csv_truth, columns=events_module.FAULT_COLUMNS)], ignore_index=True
     )
+    faults_frame["line"] = pd.to_numeric(faults_frame["line"]).astype("Int64")
     manifest = {
         "seed": seed,
         "events_requested": events,
