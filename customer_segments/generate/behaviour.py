@@ -192,10 +192,8 @@ def _space_out(frame: pd.DataFrame, gap: float = 2.0) -> pd.DataFrame:
     person = frame["person"].to_numpy()
     starts = np.r_[0, np.flatnonzero(np.diff(person)) + 1]
     rank = np.arange(len(frame)) - np.repeat(starts, np.diff(np.r_[starts, len(frame)]))
-    shifted = frame["t"].to_numpy() - gap * rank
-    # a cumulative max that restarts for each person: offset each person far apart first
-    offset = person.astype(np.float64) * 1e11
-    frame["t"] = np.maximum.accumulate(shifted + offset) - offset + gap * rank
+    shifted = pd.Series(frame["t"].to_numpy() - gap * rank)
+    frame["t"] = shifted.groupby(person).cummax().to_numpy() + gap * rank
     return frame
 
 

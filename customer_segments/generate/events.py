@@ -1,9 +1,13 @@
 """Render the event calls as Segment-Spec JSON lines, with the injected faults.
 
-The heavy lifting (tens of millions of JSON objects) is done by DuckDB from
-integer-coded frames; Python only decides, with the seeded Generator, which
-rows get which fault. The returned ground truth names every faulty row by
-messageId, or by file and line for lines that are not JSON.
+Python (numpy) decides everything row by row: the order of the lines (by
+time), which rows get which fault, where the re-delivered copies, double fires
+and broken lines go. The result is one Arrow table in output order whose text
+columns are dictionary-encoded (a user id is stored once, not once per event).
+DuckDB then turns each slice of it into JSON lines and writes the file, in
+order, with no sort and no join: that is what makes tens of millions of lines
+take seconds. The returned ground truth names every faulty row by messageId,
+or by file and line for lines that are not JSON.
 """
 
 from __future__ import annotations
@@ -14,13 +18,19 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from customer_segments.generate import spec
-from customer_segments.generate.behaviour import Behaviour
+from customer_segments.generate.behaviour import KIOSK_ANONYMOUS_ID, KIOSK_DEVICE_ID, Behaviour
 from customer_segments.generate.population import Population
 
 PART_SIZE = 500_000
 FAULT_COLUMNS = ["source", "fault", "message_id", "record_id", "file", "line", "true_utc", "raw_spelling", "canonical"]
+TYPES = ["track", "page", "screen", "identify", "alias", "group"]
+INVALID_TYPES = ["tracking", "", "event", "pageview"]
+FAULTS = [*spec.QUARANTINE_FAULTS, *spec.QUIRKS, "spelling_variant"]
+COPY_ORIGINAL, COPY_REDELIVERED, COPY_DOUBLE_FIRE, COPY_JUNK = 0, 1, 2, 3
 
 
 def _variant(name: str, style: int) -> str:
@@ -37,235 +47,295 @@ def _variant(name: str, style: int) -> str:
     ][style % 7]
 
 
-def _load_base(connection: duckdb.DuckDBPyConnection, rng: np.random.Generator, population: Population, behaviour: Behaviour) -> int:
-    catalog = pd.DataFrame(
-        [(index, kind, raw, canonical) for index, (kind, raw, canonical) in enumerate(spec.CATALOG)],
-        columns=["kind", "type", "raw", "canonical"],
+def _dictionary(codes: np.ndarray, values: list | np.ndarray) -> pa.DictionaryArray:
+    """Text column from codes into a list of values; code -1 or a None value is null."""
+    values = np.asarray(values, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    null = codes < 0
+    if values.size:
+        null |= pd.isna(values[np.clip(codes, 0, values.size - 1)])
+    filled = np.where(pd.isna(values), "", values).astype(str) if values.size else np.array([], dtype=str)
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=null), pa.array(filled, type=pa.string()))
+
+
+def _rows(population: Population, behaviour: Behaviour) -> dict[str, np.ndarray]:
+    """All valid calls, sorted by time, as integer codes."""
+    bulk, calls = behaviour.events, behaviour.calls
+    n_bulk = len(bulk)
+    t = np.concatenate([bulk["t"].to_numpy(), calls["t"].to_numpy()])
+    order = np.argsort(t, kind="stable")
+    catalog_type = np.array([TYPES.index(kind) for kind, _name, _canonical in spec.CATALOG])
+    call_type = np.array([TYPES.index(kind) for kind in calls["type"]], dtype=np.int64)
+    kind = np.concatenate([bulk["kind"].to_numpy().astype(np.int64), np.full(len(calls), -1)])
+    call = np.concatenate([np.full(n_bulk, -1), np.arange(len(calls))])
+    device = np.concatenate([bulk["device"].to_numpy(), calls["device"].to_numpy().astype(np.int64)])
+    return {
+        "t": t[order],
+        "person": np.concatenate([bulk["person"].to_numpy(), calls["person"].to_numpy()])[order],
+        "kind": kind[order],
+        "call": call[order],
+        "device": device[order],
+        "has_user": np.concatenate([bulk["has_user"].to_numpy(), np.zeros(len(calls), bool)])[order],
+        "type": np.concatenate([catalog_type[bulk["kind"].to_numpy()], call_type])[order],
+    }
+
+
+def _choose_faults(rng: np.random.Generator, rows: dict, enabled: bool) -> dict:
+    """Disjoint row sets per fault and quirk, plus the rows to re-deliver, double-fire, and break."""
+    n = rows["t"].size
+    fault = np.full(n, -1, dtype=np.int64)
+    extra = np.zeros(n, dtype=np.int64)  # copy kind of the extra line after a row, 0 = none
+    plan = {"fault": fault, "extra": extra, "shift": np.zeros(n), "variant": np.full(n, None, dtype=object)}
+    if not enabled:
+        return plan
+    eligible = np.flatnonzero(rows["call"] < 0)  # page, screen and track calls; identity calls stay intact
+    order = rng.permutation(eligible)
+    taken = 0
+    for code, (name, share) in enumerate({**spec.QUARANTINE_FAULTS, **spec.QUIRKS}.items()):
+        ids = order[taken:taken + max(1, int(round(share * eligible.size)))]
+        taken += ids.size
+        fault[ids] = code
+        if name == "invalid_type":
+            plan["variant"][ids] = rng.choice(INVALID_TYPES, ids.size)
+        elif name == "mixed_timezone":
+            plan["variant"][ids] = rng.choice(spec.TIMEZONE_OFFSETS, ids.size)
+        elif name == "late_arriving":
+            plan["shift"][ids] = rng.uniform(2, 20, ids.size) * 86_400
+        elif name == "timestamp_too_old":
+            plan["shift"][ids] = rng.uniform(0, 86_400, ids.size)
+        elif name == "hostile_string":
+            plan["variant"][ids] = [
+                json.dumps({"comment": spec.HOSTILE_STRINGS[i % len(spec.HOSTILE_STRINGS)], "sku": "SKU-1"}) for i in range(ids.size)
+            ]
+    rest = order[taken:]
+    track = rest[rows["type"][rest] == TYPES.index("track")]
+    ids = track[: max(1, int(round(spec.SPELLING_VARIANT_SHARE * track.size)))]
+    fault[ids] = FAULTS.index("spelling_variant")
+    styles = rng.integers(0, 9, ids.size)
+    names = [spec.CATALOG[k][1] for k in rows["kind"][ids]]
+    plan["variant"][ids] = [
+        ("page_view" if style == 7 else "pageview") if name == "Page Viewed" and style >= 7 else _variant(name, style)
+        for name, style in zip(names, styles)
+    ]
+    clean = rng.permutation(np.setdiff1d(rest, ids))
+    counts = [int(round(share * n)) for share in (spec.DUPLICATE_MESSAGE_ID_SHARE, spec.DOUBLE_FIRE_SHARE, spec.MALFORMED_SHARE)]
+    counts = [max(1, count) for count in counts]
+    start = 0
+    for copy_kind, count in zip((COPY_REDELIVERED, COPY_DOUBLE_FIRE, COPY_JUNK), counts):
+        chosen = clean[start:start + count]
+        start += count
+        extra[chosen] = copy_kind
+        if copy_kind == COPY_REDELIVERED:
+            plan["shift"][chosen] = rng.uniform(60, 900, chosen.size)
+        elif copy_kind == COPY_DOUBLE_FIRE:
+            plan["shift"][chosen] = rng.integers(1, 900, chosen.size) / 1000.0
+    return plan
+
+
+def _table(rng: np.random.Generator, population: Population, behaviour: Behaviour, rows: dict, plan: dict) -> pa.Table:
+    """Expand rows with their extra lines (in output order) and encode every column for DuckDB."""
+    n = rows["t"].size
+    repeat = 1 + (plan["extra"] > 0)
+    source = np.repeat(np.arange(n), repeat)
+    is_extra = np.r_[False, source[1:] == source[:-1]]
+    copy_kind = np.where(is_extra, plan["extra"][source], COPY_ORIGINAL)
+    fire_number = np.cumsum(copy_kind == COPY_DOUBLE_FIRE)
+    message_row = np.where(copy_kind == COPY_DOUBLE_FIRE, n + fire_number - 1, source)
+
+    people, devices, calls = population.people, population.devices, behaviour.calls
+    call = rows["call"][source]
+    person = rows["person"][source]
+    device = rows["device"][source]
+    is_call = call >= 0
+    kind = rows["kind"][source]
+    fault = np.where(copy_kind == COPY_ORIGINAL, plan["fault"][source], -1)
+    variant = plan["variant"][source]
+    variant[copy_kind != COPY_ORIGINAL] = None
+    fault_name = np.array(FAULTS + [None], dtype=object)[fault]
+
+    # text columns as codes into small value lists
+    type_code = rows["type"][source].copy()
+    invalid = fault_name == "invalid_type"
+    type_values = TYPES + INVALID_TYPES
+    type_code[invalid] = [len(TYPES) + INVALID_TYPES.index(v) for v in variant[invalid]]
+
+    names = [name for _kind, name, _canonical in spec.CATALOG]
+    call_names = calls["name"].to_numpy()
+    spelled = fault_name == "spelling_variant"
+    spellings = sorted({v for v in variant[spelled]})
+    name_values = names + spellings + ["Home"]
+    name_code = np.where(is_call, np.where(pd.notna(call_names[np.maximum(call, 0)]), len(name_values) - 1, -1), kind)
+    name_code[spelled] = [len(names) + spellings.index(v) for v in variant[spelled]]
+    is_track = type_code == TYPES.index("track")
+    canonical_values = [canonical for _kind, _name, canonical in spec.CATALOG] + ["Home_Viewed"]
+    canonical_code = np.where(is_call, np.where(rows["type"][source] == TYPES.index("page"), len(canonical_values) - 1, -1), kind)
+
+    kiosk = is_call & (calls["anonymous_id"].to_numpy()[np.maximum(call, 0)] == KIOSK_ANONYMOUS_ID)
+    device_code = np.where(kiosk, len(devices), np.where(device >= 0, device, -1))
+    anonymous_code = device_code.copy()
+    has_user = rows["has_user"][source] & ~is_call
+    user_values = np.concatenate([people["user_id"].to_numpy(), calls["user_id"].to_numpy()])
+    user_code = np.where(is_call, len(people) + call, np.where(has_user, person, -1))
+    missing = fault_name == "missing_identifier"
+    anonymous_code[missing] = -1
+    user_code[missing] = -1
+    call_code = np.where(is_call, call, -1)
+    hostile = fault_name == "hostile_string"
+    hostile_values = sorted({v for v in variant[hostile]})
+    properties_code = np.full(source.size, -1)
+    properties_code[hostile] = [hostile_values.index(v) for v in variant[hostile]]
+    offsets = spec.TIMEZONE_OFFSETS
+    mixed = fault_name == "mixed_timezone"
+    offset_code = np.full(source.size, -1)
+    offset_code[mixed] = [offsets.index(v) for v in variant[mixed]]
+    offset_minutes = np.array([(-1 if o[0] == "-" else 1) * (int(o[1:3]) * 60 + int(o[4:6])) for o in offsets] + [0])
+
+    shift = plan["shift"][source]
+    rnd = rng.integers(0, 2**31 - 1, n, dtype=np.int64)[source]  # one draw per call: a double fire repeats it exactly
+    event_ms = np.round((rows["t"][source] + np.where(copy_kind == COPY_DOUBLE_FIRE, shift, 0.0)) * 1000).astype(np.int64)
+    receive_ms = 50 + rnd % 3000
+    late = np.where(fault_name == "late_arriving", shift, 0.0) + np.where(copy_kind == COPY_REDELIVERED, shift, 0.0)
+    stamp_ms = event_ms + offset_minutes[offset_code] * 60_000
+    stamp_ms = np.where(fault_name == "timestamp_in_future", event_ms + int(73 * 365.25 * 86_400_000), stamp_ms)
+    stamp_ms = np.where(fault_name == "timestamp_too_old", np.round(shift * 1000).astype(np.int64), stamp_ms)
+    suffix_code = np.where(offset_code >= 0, offset_code + 1, 0)
+
+    properties = _properties(rows["type"][source], canonical_code, is_call, rnd, hostile, properties_code, hostile_values, canonical_values)
+    page_code = np.where((type_code == TYPES.index("page")) & (name_code >= 0), name_code, -1)
+    page_paths = ["/" if name == "Home" else "/" + name.lower() for name in name_values]
+    consumer = rng.integers(0, 2**31 - 1, 4096)
+    ip_prefixes = [f"{100 + a // 65536}.{(a // 256) % 256}.{a % 256}" for a in range(len(population.accounts))] + [
+        f"{180 + c % 20}.{(c // 20) % 256}.{(c // 5120) % 256}" for c in consumer
+    ]
+    account = people["account"].to_numpy()[person]
+    office = (account >= 0) & ((rnd // 7) % 10 < 7)
+    ip_prefix = np.where(office, account, len(population.accounts) + (rnd // 13) % 4096)
+    campaign = np.where(rnd % 10 == 0, (rnd // 10) % 3, -1)
+    return pa.table(
+        {
+            "position": np.arange(source.size),
+            "message_row": message_row,
+            "copy_kind": copy_kind.astype(np.int8),
+            "junk_kind": rng.integers(0, 5, source.size).astype(np.int8),
+            "event_us": event_ms * 1000,
+            "stamp_us": stamp_ms * 1000,
+            "stamp_suffix": _dictionary(suffix_code, ["Z", *offsets]),
+            "sent_us": (event_ms + receive_ms // 2) * 1000,
+            "received_us": (event_ms + receive_ms + np.round(late * 1000).astype(np.int64)) * 1000,
+            "type": _dictionary(type_code, type_values),
+            "event_name": _dictionary(np.where(is_track, name_code, -1), name_values),
+            "page_name": _dictionary(np.where(is_track, -1, name_code), name_values),
+            "canonical": _dictionary(canonical_code, canonical_values),
+            "page_path": _dictionary(page_code, page_paths),
+            "page_url": _dictionary(page_code, ["https://www.example.com" + path for path in page_paths]),
+            "referrer": _dictionary(np.where((page_code >= 0) & (rnd % 4 == 0), 0, -1), ["https://www.google.com/"]),
+            "anonymous_id": _dictionary(anonymous_code, list(devices["anonymous_id"]) + [KIOSK_ANONYMOUS_ID]),
+            "device_id": _dictionary(device_code, list(devices["device_id"]) + [KIOSK_DEVICE_ID]),
+            "user_agent": _dictionary(
+                np.where(device >= 0, devices["rank"].to_numpy()[np.maximum(device, 0)], 0) % 3, USER_AGENTS
+            ),
+            "user_id": _dictionary(user_code, user_values),
+            "traits_email": _dictionary(call_code, calls["email"].to_numpy()),
+            "traits_title": _dictionary(call_code, calls["title"].to_numpy()),
+            "group_id": _dictionary(call_code, calls["group_id"].to_numpy()),
+            "previous_id": _dictionary(call_code, calls["previous_id"].to_numpy()),
+            "properties": properties,
+            "ip_prefix": _dictionary(ip_prefix, ip_prefixes),
+            "ip_host": _dictionary(rnd % 254, [str(host) for host in range(1, 255)]),
+            "campaign_source": _dictionary(campaign, ["google", "newsletter", "linkedin"]),
+            "campaign_medium": _dictionary(campaign, ["cpc", "email", "social"]),
+            "fault": _dictionary(fault, FAULTS),
+            "variant_text": pa.array(np.where(spelled, variant, None), type=pa.string()),
+        }
     )
-    bulk = behaviour.events.assign(rnd=rng.integers(0, 2**31 - 1, len(behaviour.events), dtype=np.int64))
-    calls = behaviour.calls.assign(rnd=rng.integers(0, 2**31 - 1, len(behaviour.calls), dtype=np.int64))
-    people = population.people[["person", "user_id", "account"]]
-    devices = population.devices[["device", "rank", "anonymous_id", "device_id"]]
-    for name, frame in {"catalog": catalog, "bulk": bulk, "calls": calls, "people": people, "devices": devices}.items():
-        connection.register(f"{name}_frame", frame)
-    connection.execute(
-        """
-        create or replace table base as
-        select row_number() over (order by t, person, src, idx) - 1 as row_id, *
-        from (
-            select 0 as src, e.rowid_ as idx, e.person, e.rnd, c.type,
-                case when c.type = 'track' then c.raw end as event_name,
-                case when c.type <> 'track' then c.raw end as page_name,
-                c.canonical, d.anonymous_id, d.device_id, d.rank as device_rank,
-                case when e.has_user then p.user_id end as user_id,
-                null::varchar as traits_email, null::varchar as traits_title,
-                null::varchar as group_id, null::varchar as previous_id, p.account, e.t
-            from (select *, row_number() over () as rowid_ from bulk_frame) as e
-            join devices_frame as d on e.device = d.device
-            join people_frame as p on e.person = p.person
-            join catalog_frame as c on e.kind = c.kind
-            union all
-            select 1, k.rowid_, k.person, k.rnd, k.type, null, k.name,
-                case when k.type = 'page' then 'Home_Viewed' end,
-                coalesce(k.anonymous_id, d.anonymous_id), coalesce(k.device_id, d.device_id), d.rank,
-                k.user_id, k.email, k.title, k.group_id, k.previous_id, p.account, k.t
-            from (select *, row_number() over () as rowid_ from calls_frame) as k
-            left join devices_frame as d on k.device = d.device
-            join people_frame as p on k.person = p.person
-        )
-        """
-    )
-    for name in ("catalog", "bulk", "calls", "people", "devices"):
-        connection.unregister(f"{name}_frame")
-    return connection.execute("select count(*) from base").fetchall()[0][0]
 
 
-def _assign_faults(connection: duckdb.DuckDBPyConnection, rng: np.random.Generator, rows: int, enabled: bool) -> None:
-    """Pick disjoint sets of base rows for each fault and quirk, and the rows to duplicate."""
-    columns = {"row_id": [], "fault": [], "variant": [], "shift": []}
-
-    def add(ids: np.ndarray, fault: str, variant=None, shift=None) -> None:
-        columns["row_id"].append(ids)
-        columns["fault"].append(np.full(ids.size, fault, dtype=object))
-        columns["variant"].append(np.asarray(variant if variant is not None else [None] * ids.size, dtype=object))
-        columns["shift"].append(np.asarray(shift if shift is not None else np.zeros(ids.size), dtype=np.float64))
-
-    if enabled:
-        kinds = connection.execute("select row_id, src, type, event_name from base order by row_id").df()
-        bulk = kinds["row_id"].to_numpy()[kinds["src"].to_numpy() == 0]
-        order = rng.permutation(bulk)
-        taken = 0
-        for fault, share in {**spec.QUARANTINE_FAULTS, **spec.QUIRKS}.items():
-            count = max(1, int(round(share * bulk.size)))
-            ids = order[taken:taken + count]
-            taken += count
-            if fault == "invalid_type":
-                add(ids, fault, variant=rng.choice(["tracking", "", "event", "pageview"], ids.size))
-            elif fault == "mixed_timezone":
-                add(ids, fault, variant=rng.choice(spec.TIMEZONE_OFFSETS, ids.size))
-            elif fault == "late_arriving":
-                add(ids, fault, shift=rng.uniform(2, 20, ids.size) * 86_400)
-            elif fault == "hostile_string":
-                texts = [spec.HOSTILE_STRINGS[i % len(spec.HOSTILE_STRINGS)] for i in range(ids.size)]
-                add(ids, fault, variant=[json.dumps({"comment": text, "sku": "SKU-1"}) for text in texts])
-            elif fault == "timestamp_too_old":
-                add(ids, fault, shift=rng.uniform(0, 86_400, ids.size))
-            else:
-                add(ids, fault)
-        rest = order[taken:]
-        is_track = kinds.set_index("row_id").loc[rest, "type"].to_numpy() == "track"
-        track_rows = rest[is_track]
-        count = max(1, int(round(spec.SPELLING_VARIANT_SHARE * track_rows.size)))
-        ids = track_rows[:count]
-        names = kinds.set_index("row_id").loc[ids, "event_name"].to_numpy()
-        styles = rng.integers(0, 9, ids.size)
-        variants = [
-            ("page_view" if style == 7 else "pageview") if name == "Page Viewed" and style >= 7 else _variant(name, style)
-            for name, style in zip(names, styles)
-        ]
-        add(ids, "spelling_variant", variant=variants)
-        clean = np.setdiff1d(rest, ids)
-        clean = rng.permutation(clean)
-        duplicates = clean[: max(1, int(round(spec.DUPLICATE_MESSAGE_ID_SHARE * rows)))]
-        fires = clean[duplicates.size: duplicates.size + max(1, int(round(spec.DOUBLE_FIRE_SHARE * rows)))]
-        add(duplicates, "duplicate_message_id", shift=rng.uniform(60, 900, duplicates.size))
-        add(fires, "double_fire", shift=rng.integers(1, 900, fires.size) / 1000.0)
-    frame = pd.DataFrame(
-        {key: (np.concatenate(values) if values else np.array([], dtype=object if key in ("fault", "variant") else np.int64))
-         for key, values in columns.items()}
-    )
-    if frame.empty:
-        frame = pd.DataFrame({"row_id": pd.Series([], dtype="int64"), "fault": pd.Series([], dtype=object),
-                              "variant": pd.Series([], dtype=object), "shift": pd.Series([], dtype="float64")})
-    connection.register("fault_frame", frame)
-    connection.execute("create or replace table fault_rows as select * from fault_frame")
-    connection.unregister("fault_frame")
+USER_AGENTS = [
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)",
+]
 
 
-RENDER_SQL = """
-create or replace table rendered as
-with copies as (
-    -- every base row once, plus the re-delivered copies (same messageId, later receivedAt)
-    -- and the double fires (new messageId, a few hundred milliseconds later)
-    select b.*, f.fault, f.variant, coalesce(f.shift, 0) as shift, 0 as copy_kind, b.row_id as message_row,
-        0.0 as t_shift, 0.0 as redelivery
-    from base as b
-    left join (select * from fault_rows where fault not in ('duplicate_message_id', 'double_fire')) as f using (row_id)
-    union all
-    select b.*, null, null, 0, 1, b.row_id, 0.0, f.shift
-    from base as b join fault_rows as f using (row_id) where f.fault = 'duplicate_message_id'
-    union all
-    select b.*, null, null, 0, 2, $rows + row_number() over (order by b.row_id), f.shift, 0.0
-    from base as b join fault_rows as f using (row_id) where f.fault = 'double_fire'
-),
-timed as (
-    select *,
-        make_timestamp(cast(round((t + t_shift) * 1000) as bigint) * 1000) as event_ts,
-        (rnd % 3000) / 1000.0 + 0.05 as receive_delay,
-        md5('$seed:' || message_row) as message_hash,
-        case when page_name is null then null when page_name = 'Home' then '/' else '/' || lower(page_name) end as page_path
-    from copies
-),
-fielded as (
-    select *,
-        substr(message_hash, 1, 8) || '-' || substr(message_hash, 9, 4) || '-' || substr(message_hash, 13, 4) || '-'
-            || substr(message_hash, 17, 4) || '-' || substr(message_hash, 21, 12) as message_id,
-        case fault
-            when 'timestamp_in_future' then strftime(event_ts + interval 73 year, '%Y-%m-%dT%H:%M:%S.%gZ')
-            when 'timestamp_too_old' then strftime(make_timestamp(cast(shift * 1000000 as bigint)), '%Y-%m-%dT%H:%M:%S.%gZ')
-            when 'mixed_timezone' then strftime(
-                event_ts + to_minutes(cast((case when substr(variant, 1, 1) = '-' then -1 else 1 end)
-                    * (cast(substr(variant, 2, 2) as integer) * 60 + cast(substr(variant, 5, 2) as integer)) as bigint)),
-                '%Y-%m-%dT%H:%M:%S.%g') || variant
-            else strftime(event_ts, '%Y-%m-%dT%H:%M:%S.%gZ')
-        end as timestamp_text,
-        event_ts + to_milliseconds(cast(receive_delay * 1000 as bigint))
-            + to_milliseconds(cast(case when fault = 'late_arriving' then shift else 0 end * 1000 as bigint))
-            + to_milliseconds(cast(redelivery * 1000 as bigint)) as received_ts,
-        event_ts + to_milliseconds(cast(receive_delay * 500 as bigint)) as sent_ts,
-        case
-            when fault = 'hostile_string' then variant
-            when canonical in ('Product_Viewed', 'Product_Added')
-                then '{"sku":"SKU-' || (rnd % 500) || '","price":' || ((rnd // 500) % 20000) / 100.0 || '}'
-            when canonical = 'Checkout_Started' then '{"cart_value":' || ((rnd // 7) % 50000) / 100.0 || '}'
-            when canonical = 'Order_Completed' then '{"revenue":' || ((rnd // 7) % 50000) / 100.0 || ',"currency":"USD"}'
-            when canonical = 'Search_Performed'
-                then '{"query":"' || (['pricing', 'api', 'sso', 'export', 'dashboard'])[1 + rnd % 5] || '"}'
-            when canonical = 'Feature_Used'
-                then '{"feature":"' || (['reports', 'alerts', 'sharing', 'export', 'api'])[1 + rnd % 5] || '"}'
-            when canonical = 'Pricing_Viewed' and type = 'track'
-                then '{"plan":"' || (['starter', 'pro', 'enterprise'])[1 + rnd % 3] || '"}'
-            when type in ('track', 'page', 'screen') then '{}'
-        end as properties_text,
-        case
-            when account >= 0 and (rnd // 7) % 10 < 7 then
-                (100 + account // 65536) || '.' || ((account // 256) % 256) || '.' || (account % 256) || '.' || (1 + rnd % 254)
-            else
-                (180 + rnd % 20) || '.' || ((rnd // 20) % 256) || '.' || ((rnd // 5120) % 256) || '.' || (1 + (rnd // 1310720) % 254)
-        end as ip
-    from timed
-)
+def _properties(types, canonical_code, is_call, rnd, hostile, hostile_code, hostile_values, canonical_values) -> pa.DictionaryArray:
+    """Event properties as codes into a pool of JSON texts (a SKU always has the same price)."""
+    pools = {
+        "Product": [json.dumps({"sku": f"SKU-{i}", "price": round(5 + (i * 7919) % 20000 / 100, 2)}) for i in range(500)],
+        "Checkout_Started": [json.dumps({"cart_value": round(10 + i * 0.73, 2)}) for i in range(1000)],
+        "Order_Completed": [json.dumps({"revenue": round(10 + i * 0.73, 2), "currency": "USD"}) for i in range(1000)],
+        "Search_Performed": [json.dumps({"query": q}) for q in ("pricing", "api", "sso", "export", "dashboard")],
+        "Feature_Used": [json.dumps({"feature": f}) for f in ("reports", "alerts", "sharing", "export", "api")],
+        "Pricing_Viewed": [json.dumps({"plan": p}) for p in ("starter", "pro", "enterprise")],
+    }
+    values = ["{}"]
+    first = {}
+    for name, pool in pools.items():
+        first[name] = len(values)
+        values += pool
+    canonical = np.array(canonical_values + [None], dtype=object)[canonical_code]
+    code = np.where(is_call & (types != TYPES.index("page")), -1, 0)
+    for name, pool in pools.items():
+        if name == "Product":
+            chosen = (canonical == "Product_Viewed") | (canonical == "Product_Added")
+        elif name == "Pricing_Viewed":
+            chosen = (canonical == name) & (types == TYPES.index("track"))
+        else:
+            chosen = canonical == name
+        code = np.where(chosen & ~is_call, first[name] + rnd % len(pool), code)
+    code = np.where(hostile, len(values) + hostile_code, code)
+    return _dictionary(code, values + list(hostile_values))
+
+
+LINE_SQL = """
 select
-    row_id, copy_kind, fault, variant, canonical, message_id,
-    epoch_ms(received_ts) as received_ms,
-    strftime(event_ts, '%Y-%m-%dT%H:%M:%S.%gZ') as true_utc,
-    cast(to_json(struct_pack(
-        messageId := message_id,
-        type := case when fault = 'invalid_type' then variant else type end,
-        anonymousId := case when fault = 'missing_identifier' then null else anonymous_id end,
-        userId := case when fault = 'missing_identifier' then null else user_id end,
-        event := case when fault = 'spelling_variant' then variant else event_name end,
-        name := page_name,
-        groupId := group_id,
-        previousId := previous_id,
-        properties := cast(properties_text as json),
-        traits := case when type = 'identify' then cast(to_json(struct_pack(email := traits_email, title := traits_title)) as json) end,
-        context := struct_pack(
-            ip := ip,
-            page := case when page_path is not null then struct_pack(
-                path := page_path,
-                url := 'https://www.example.com' || page_path,
-                referrer := case when rnd % 4 = 0 then 'https://www.google.com/' end) end,
-            device := case when device_id is not null then struct_pack(id := device_id) end,
-            campaign := case when rnd % 10 = 0 then struct_pack(
-                source := (['google', 'newsletter', 'linkedin'])[1 + (rnd // 10) % 3],
-                medium := (['cpc', 'email', 'social'])[1 + (rnd // 10) % 3]) end,
-            userAgent := (['Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15',
-                           'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0',
-                           'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)'])[1 + coalesce(device_rank, 0) % 3]
-        ),
-        timestamp := timestamp_text,
-        sentAt := strftime(sent_ts, '%Y-%m-%dT%H:%M:%S.%gZ'),
-        receivedAt := strftime(received_ts, '%Y-%m-%dT%H:%M:%S.%gZ')
-    )) as varchar) as line
-from fielded
+    case copy_kind
+        when 3 then case junk_kind
+            when 0 then substr(line, 1, length(line) // 2)
+            when 1 then '{{"messageId": "broken-' || position || '", "type": "track", "event": "Order Completed"'
+            when 2 then 'upstream timeout (504) while forwarding batch ' || position
+            when 3 then '[{{"messageId": "array-' || position || '"}}]'
+            else chr(127) || chr(27) || '[31m' || chr(8) || 'binary ' || chr(7) || position || chr(255) || chr(14)
+        end
+        else line
+    end as line
+from (
+    select
+        position,
+        copy_kind,
+        junk_kind,
+        cast(to_json(struct_pack(
+            messageId := {message_id},
+            type := type,
+            anonymousId := anonymous_id,
+            userId := user_id,
+            event := event_name,
+            name := page_name,
+            groupId := group_id,
+            previousId := previous_id,
+            properties := cast(properties as json),
+            traits := case when type = 'identify' then struct_pack(email := traits_email, title := traits_title) end,
+            context := struct_pack(
+                ip := ip_prefix || '.' || ip_host,
+                page := case when page_path is not null then struct_pack(path := page_path, url := page_url, referrer := referrer) end,
+                device := case when device_id is not null then struct_pack(id := device_id) end,
+                campaign := case when campaign_source is not null then struct_pack(source := campaign_source, medium := campaign_medium) end,
+                userAgent := user_agent
+            ),
+            timestamp := strftime(make_timestamp(stamp_us), '%Y-%m-%dT%H:%M:%S.%g') || stamp_suffix,
+            sentAt := strftime(make_timestamp(sent_us), '%Y-%m-%dT%H:%M:%S.%gZ'),
+            receivedAt := strftime(make_timestamp(received_us), '%Y-%m-%dT%H:%M:%S.%gZ')
+        )) as varchar) as line
+    from part
+)
 """
 
 
-def _malformed(connection: duckdb.DuckDBPyConnection, rng: np.random.Generator, rows: int, enabled: bool) -> None:
-    """Lines that are not JSON objects, placed at random among the others."""
-    count = max(1, int(round(spec.MALFORMED_SHARE * rows))) if enabled else 0
-    kinds = rng.integers(0, 5, count)
-    span = connection.execute("select min(received_ms), max(received_ms) from rendered").fetchall()[0]
-    received = rng.uniform(span[0], span[1], count).astype(np.int64) if count else np.array([], dtype=np.int64)
-    sample = rng.integers(0, rows, count)
-    frame = pd.DataFrame({"kind": kinds, "received_ms": received, "source_row": sample, "number": np.arange(count)})
-    connection.register("junk_frame", frame)
-    connection.execute(
-        """
-        create or replace table junk as
-        select j.number, j.received_ms,
-            case j.kind
-                when 0 then substr(r.line, 1, length(r.line) // 2)
-                when 1 then '{"messageId": "broken-' || j.number || '", "type": "track", "event": "Order Completed"'
-                when 2 then 'upstream timeout (504) while forwarding batch ' || j.number
-                when 3 then '[{"messageId": "array-' || j.number || '"}]'
-                else chr(127) || chr(27) || '[31m' || chr(8) || 'binary ' || chr(7) || j.number || chr(255) || chr(14)
-            end as line
-        from junk_frame as j join rendered as r on r.row_id = j.source_row and r.copy_kind = 0
-        """
+def _message_id_sql(seed: int) -> str:
+    digest = f"md5('{int(seed)}:' || message_row)"
+    return (
+        f"substr({digest}, 1, 8) || '-' || substr({digest}, 9, 4) || '-' || substr({digest}, 13, 4) || '-'"
+        f" || substr({digest}, 17, 4) || '-' || substr({digest}, 21, 12)"
     )
-    connection.unregister("junk_frame")
 
 
 def write(
@@ -280,31 +350,19 @@ def write(
     gzip: bool,
 ) -> tuple[dict, pd.DataFrame]:
     """Write events/part-*.{jsonl[.gz],parquet}; return the manifest section and the fault truth."""
-    rows = _load_base(connection, rng, population, behaviour)
-    _assign_faults(connection, rng, rows, faults)
-    connection.execute(RENDER_SQL.replace("$rows", str(rows)).replace("$seed", str(int(seed))))
-    _malformed(connection, rng, rows, faults and fmt != "parquet")
-    connection.execute(
-        """
-        create or replace table ordered as
-        select row_number() over (order by received_ms, kind_order, id) - 1 as position, line, row_id, copy_kind, fault,
-            variant, canonical, message_id, true_utc, is_junk
-        from (
-            select line, received_ms, 0 as kind_order, row_id * 3 + copy_kind as id, row_id, copy_kind, fault, variant,
-                canonical, message_id, true_utc, false as is_junk from rendered
-            union all
-            select line, received_ms, 1, number, null, null, 'malformed_json', null, null, null, null, true from junk
-        )
-        """
-    )
-    total = connection.execute("select count(*) from ordered").fetchall()[0][0]
+    rows = _rows(population, behaviour)
+    plan = _choose_faults(rng, rows, faults)
+    if fmt == "parquet":
+        plan["extra"][plan["extra"] == COPY_JUNK] = 0  # Parquet rows cannot hold a broken JSON line
+    table = _table(rng, population, behaviour, rows, plan)
+    render = LINE_SQL.format(message_id=_message_id_sql(seed))
     folder = out_dir / "events"
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".parquet" if fmt == "parquet" else (".jsonl.gz" if gzip else ".jsonl")
-    parts = max(1, -(-total // PART_SIZE))
+    parts = max(1, -(-table.num_rows // PART_SIZE))
     for part in range(parts):
         target = folder / f"part-{part:05d}{suffix}"
-        chunk = f"select line from ordered where position // {PART_SIZE} = {part} order by position"
+        connection.register("part", table.slice(part * PART_SIZE, PART_SIZE))
         if fmt == "parquet":
             connection.execute(
                 f"""copy (select line->>'messageId' as "messageId", line->>'type' as "type", line->>'anonymousId' as "anonymousId",
@@ -313,33 +371,40 @@ def write(
                     cast(line->'context' as varchar) as context, line->>'groupId' as "groupId",
                     line->>'previousId' as "previousId", line->>'timestamp' as "timestamp",
                     line->>'receivedAt' as "receivedAt", line->>'sentAt' as "sentAt"
-                    from ({chunk})) to '{target}' (format parquet)"""
+                    from ({render})) to '{target}' (format parquet)"""
             )
         else:
             options = "format csv, header false, delimiter chr(1), quote chr(2), escape chr(2)"
             if gzip:
                 options += ", compression gzip"
-            connection.execute(f"copy ({chunk}) to '{target}' ({options})")
+            connection.execute(f"copy (select line from ({render})) to '{target}' ({options})")
+        connection.unregister("part")
+
+    flagged = pc.or_(pc.is_valid(table["fault"]), pc.greater(table["copy_kind"], 0))
+    connection.register("flagged", table.filter(flagged))
     truth = connection.execute(
         f"""
         select 'events' as source,
-            case when copy_kind = 1 then 'duplicate_message_id' when copy_kind = 2 then 'double_fire' else fault end as fault,
-            message_id, null as record_id,
-            case when is_junk then 'events/part-' || lpad(cast(position // {PART_SIZE} as varchar), 5, '0') || '{suffix}' end as file,
-            case when is_junk then position % {PART_SIZE} + 1 end as line,
-            case when fault = 'mixed_timezone' then true_utc end as true_utc,
-            case when fault = 'spelling_variant' then variant end as raw_spelling,
-            case when fault = 'spelling_variant' then canonical end as canonical
-        from ordered
-        where fault is not null or copy_kind > 0
+            case copy_kind when 1 then 'duplicate_message_id' when 2 then 'double_fire' when 3 then 'malformed_json'
+                else cast(fault as varchar) end as fault,
+            case when copy_kind <> 3 then {_message_id_sql(seed)} end as message_id,
+            null as record_id,
+            case when copy_kind = 3 then 'events/part-' || lpad(cast(position // {PART_SIZE} as varchar), 5, '0') || '{suffix}' end as file,
+            case when copy_kind = 3 then position % {PART_SIZE} + 1 end as line,
+            case when fault = 'mixed_timezone' then strftime(make_timestamp(event_us), '%Y-%m-%dT%H:%M:%S.%gZ') end as true_utc,
+            variant_text as raw_spelling,
+            case when fault = 'spelling_variant' then cast(canonical as varchar) end as canonical
+        from flagged
         order by position
         """
     ).df()
+    connection.unregister("flagged")
     truth["line"] = truth["line"].astype("Int64")
     counts = truth["fault"].value_counts().to_dict()
     quarantined = {name: int(counts.get(name, 0)) for name in [*spec.QUARANTINE_FAULTS, "malformed_json"]}
     duplicates = {name: int(counts.get(name, 0)) for name in ("duplicate_message_id", "double_fire")}
     quirks = {name: int(counts.get(name, 0)) for name in [*spec.QUIRKS, "spelling_variant"]}
+    total = table.num_rows
     manifest = {
         "raw_lines": int(total),
         "valid_distinct": int(total - sum(quarantined.values()) - sum(duplicates.values())),

@@ -175,25 +175,25 @@ def ip_ranges(population: Population) -> pd.DataFrame:
     )
 
 
-#: source -> [(fault, how to break a row)], each leaving the other fields valid
+#: source -> {fault: how to break the chosen rows}, each leaving the other fields valid
 CSV_FAULTS = {
     "orders": {
-        "invalid_amount": lambda row: {**row, "amount": "N/A"},
-        "negative_amount": lambda row: {**row, "amount": "-" + row["amount"]},
-        "invalid_status": lambda row: {**row, "status": "shipped"},
-        "missing_order_id": lambda row: {**row, "order_id": ""},
+        "invalid_amount": lambda rows: rows.assign(amount="N/A"),
+        "negative_amount": lambda rows: rows.assign(amount="-" + rows["amount"]),
+        "invalid_status": lambda rows: rows.assign(status="shipped"),
+        "missing_order_id": lambda rows: rows.assign(order_id=""),
     },
     "crm_contacts": {
-        "missing_contact_id": lambda row: {**row, "contact_id": ""},
-        "invalid_email": lambda row: {**row, "email": row["email"].replace("@", " at ")},
+        "missing_contact_id": lambda rows: rows.assign(contact_id=""),
+        "invalid_email": lambda rows: rows.assign(email=rows["email"].str.replace("@", " at ", regex=False)),
     },
     "email_events": {
-        "invalid_event_type": lambda row: {**row, "event_type": "opened_twice"},
-        "invalid_timestamp": lambda row: {**row, "occurred_at": "not-a-date"},
+        "invalid_event_type": lambda rows: rows.assign(event_type="opened_twice"),
+        "invalid_timestamp": lambda rows: rows.assign(occurred_at="not-a-date"),
     },
     "consent": {
-        "invalid_purpose": lambda row: {**row, "purpose": "advertising"},
-        "invalid_granted": lambda row: {**row, "granted": "maybe"},
+        "invalid_purpose": lambda rows: rows.assign(purpose="advertising"),
+        "invalid_granted": lambda rows: rows.assign(granted="maybe"),
     },
 }
 CSV_DUPLICATES = {"orders": "duplicate_order_id"}
@@ -201,9 +201,10 @@ RECORD_KEY = {"orders": "order_id", "crm_contacts": "contact_id", "email_events"
 
 
 def inject(rng: np.random.Generator, source: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[dict]]:
-    """Break a known number of rows per fault kind (disjoint rows) and add exact duplicate rows.
+    """Break a known number of rows per fault kind (disjoint rows) and append exact copies of others.
 
     Returns the new frame, the manifest entry and one ground-truth row per fault.
+    The copies go after all originals, so the original is always the first line.
     """
     kinds = CSV_FAULTS.get(source, {})
     duplicate_kind = CSV_DUPLICATES.get(source)
@@ -213,23 +214,19 @@ def inject(rng: np.random.Generator, source: str, frame: pd.DataFrame) -> tuple[
     if not needed or needed > len(frame):
         return frame, entry, []
     chosen = rng.choice(len(frame), size=needed, replace=False)
-    records = frame.to_dict("records")
+    frame = frame.reset_index(drop=True).copy()
     truth = []
     for number, (fault, breaker) in enumerate(kinds.items()):
-        for index in chosen[number * per_kind:(number + 1) * per_kind]:
-            truth.append({"source": source, "fault": fault, "record_id": records[index][RECORD_KEY[source]]})
-            records[index] = breaker(records[index])
+        rows = chosen[number * per_kind:(number + 1) * per_kind]
+        truth += [{"source": source, "fault": fault, "record_id": key} for key in frame.loc[rows, RECORD_KEY[source]]]
+        frame.loc[rows] = breaker(frame.loc[rows])
         entry["quarantined"][fault] = per_kind
-    copies = []
+    copies = frame.iloc[0:0]
     if duplicate_kind:
-        for index in chosen[len(kinds) * per_kind:]:
-            copies.append(dict(records[index]))
-            truth.append({"source": source, "fault": duplicate_kind, "record_id": records[index][RECORD_KEY[source]]})
+        copies = frame.iloc[chosen[len(kinds) * per_kind:]]
+        truth += [{"source": source, "fault": duplicate_kind, "record_id": key} for key in copies[RECORD_KEY[source]]]
         entry["duplicates"][duplicate_kind] = per_kind
-    out = pd.DataFrame(records + copies, columns=frame.columns)
-    # copies land at random places after their originals' neighbours: shuffle only the tail in
-    order = np.r_[np.arange(len(records)), len(records) + np.arange(len(copies))]
-    out = out.iloc[order].reset_index(drop=True)
+    out = pd.concat([frame, copies], ignore_index=True)
     entry["raw_rows"] = len(out)
-    entry["valid"] = len(records) - len(kinds) * per_kind
+    entry["valid"] = len(frame) - len(kinds) * per_kind
     return out, entry, truth
