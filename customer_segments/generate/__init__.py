@@ -90,6 +90,7 @@ def generate(
 
     with duckdb.connect() as connection:
         connection.execute("set preserve_insertion_order = true")
+        connection.execute("set enable_progress_bar = false")
         event_manifest, event_truth = events_module.write(
             connection, rng, population, behaviour, out_dir, seed, faults, fmt, gzip
         )
