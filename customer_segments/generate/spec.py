@@ -66,7 +66,7 @@ PERSONAS: list[Persona] = [
             {"Pricing": 3, "Home": 1, "Blog": 1, "Docs": 1}),
     Persona("cart_abandoner", 0.08, 1.2, 60, 0, True, (0, 0), 0.3,
             {"Product": 2, "Product Viewed": 2, "Product Added": 2, "Cart Viewed": 1, "Checkout Started": 1, "Home": 1}),
-    Persona("dormant", 0.14, 1.0, 180, 95, True, (0, 2), 0.05,
+    Persona("dormant", 0.14, 1.0, 180, 60, True, (0, 2), 0.05,
             {"Home": 1, "Blog": 1, "Docs": 1, "Logged In": 1, "Feature Used": 1}),
     Persona("churned", 0.12, 1.0, 180, 130, True, (1, 4), 0.02,
             {"Home": 1, "Product": 1, "Product Viewed": 1, "Logged In": 1, "Feature Used": 1}),
