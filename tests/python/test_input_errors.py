@@ -29,7 +29,8 @@ def write_events(space: Workspace, lines: list[str], name: str = "part-00000.jso
 
 
 def staging_build(space: Workspace):
-    return space.dbt("build", "--select", "+int_source_rows_accounted", "quarantined_rows")
+    """Staging and the row-accounting check with everything it reads."""
+    return space.dbt("build", "--select", "+assert_source_rows_balance", "--indirect-selection", "cautious")
 
 
 def test_missing_optional_inputs_build_as_empty(workspace: Workspace):

@@ -15,16 +15,15 @@ events as (
 
 final as (
 
+    -- one row, whatever the number of events: no FROM but the scalar subquery
     select
         '{{ invocation_id }}' as build_id,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as built_at,
         {%- if var('as_of') %}
         cast('{{ var("as_of") }}' as timestamp) as as_of
         {%- else %}
-        max(event_at) as as_of
+        (select max(event_at) from events) as as_of
         {%- endif %}
-
-    from events
 
 )
 
