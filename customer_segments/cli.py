@@ -16,6 +16,7 @@ import argparse
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 from customer_segments import summary as build_summary
@@ -66,8 +67,10 @@ def ensure_demo_data(events: int, seed: int) -> None:
         return
     from customer_segments.generate import generate
 
-    print(f"No raw data configured: generating {events:,} demo events into {folder} (seed {seed}).")
-    generate(folder, _resolve(DEFAULT_TRUTH_PATH), events=events, seed=seed)
+    # the demo's history ends yesterday, so the freshness check sees data as fresh as a nightly load
+    end = (date.today() - timedelta(days=1)).isoformat()
+    print(f"No raw data configured: generating {events:,} demo events up to {end} into {folder} (seed {seed}).")
+    generate(folder, _resolve(DEFAULT_TRUTH_PATH), events=events, seed=seed, end_date=end)
 
 
 def dbt_executable() -> str:

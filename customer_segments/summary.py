@@ -63,14 +63,26 @@ def render(database: Path) -> str:
             ).fetchall():
                 lines.append(f"  {segment_id:<28}{status:<10}{members:>10,} members")
         if _table_exists(connection, "dq_results"):
-            failed = connection.execute(
-                "select expectation, observed_value from dq_results "
-                "where build_id = (select build_id from dq_results order by checked_at desc limit 1) "
-                "and not success order by expectation"
+            latest = connection.execute(
+                "select build_id, count(*) from dq_results "
+                "where checked_at = (select max(checked_at) from dq_results) group by 1"
             ).fetchall()
-            if failed:
-                lines.append(f"Data quality: {len(failed)} check(s) did not pass:")
-                lines.extend(f"  {expectation}: observed {observed}" for expectation, observed in failed)
-            else:
-                lines.append("Data quality: all checks passed.")
+            if latest:
+                build_id, checks = latest[0]
+                not_passed = connection.execute(
+                    "select severity, expectation, observed_value, threshold from dq_results "
+                    "where build_id = ? and not success order by severity, expectation",
+                    [build_id],
+                ).fetchall()
+                failed = [row for row in not_passed if row[0] == "fail"]
+                warned = [row for row in not_passed if row[0] != "fail"]
+                if not not_passed:
+                    lines.append(f"Data quality: all {checks} checks passed.")
+                else:
+                    verdict = "GATE FAILED, segments not rebuilt" if failed else "gate passed with warnings"
+                    lines.append(f"Data quality: {verdict} ({len(failed)} failed, {len(warned)} warnings, {checks} checks):")
+                    lines.extend(
+                        f"  {severity.upper():<5} {expectation}: observed {observed}, expected {threshold}"
+                        for severity, expectation, observed, threshold in failed + warned
+                    )
     return "\n".join(lines)

@@ -149,3 +149,27 @@
 {% macro spark__stable_bucket(text_expression) -%}
     (cast(conv(substr(md5({{ text_expression }}), 1, 8), 16, 10) as bigint) % 10000)
 {%- endmacro %}
+
+
+{#- Stop the query with this message (a runtime error the build reports). -#}
+{% macro raise_error(message_expression) -%}
+    {{ return(adapter.dispatch('raise_error', 'customer_segments')(message_expression)) }}
+{%- endmacro %}
+{% macro default__raise_error(message_expression) -%}
+    error({{ message_expression }})
+{%- endmacro %}
+{% macro spark__raise_error(message_expression) -%}
+    raise_error({{ message_expression }})
+{%- endmacro %}
+
+
+{#- Texts joined with a separator, in a stable order. -#}
+{% macro string_agg_ordered(expression, separator, order_by) -%}
+    {{ return(adapter.dispatch('string_agg_ordered', 'customer_segments')(expression, separator, order_by)) }}
+{%- endmacro %}
+{% macro default__string_agg_ordered(expression, separator, order_by) -%}
+    string_agg({{ expression }}, {{ separator }} order by {{ order_by }})
+{%- endmacro %}
+{% macro spark__string_agg_ordered(expression, separator, order_by) -%}
+    array_join(transform(array_sort(collect_list(struct({{ order_by }} as k, {{ expression }} as v))), x -> x.v), {{ separator }})
+{%- endmacro %}

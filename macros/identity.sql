@@ -2,3 +2,4 @@
 {% macro person_id_from_root(root_column) -%}
     'p_' || substr({{ dbt.hash(root_column) }}, 1, 16)
 {%- endmacro %}
+

@@ -96,7 +96,7 @@ SPELLING_VARIANT_SHARE = 0.05  # of track events
 DUPLICATE_MESSAGE_ID_SHARE = 0.02  # extra rows: the same message delivered again
 DOUBLE_FIRE_SHARE = 0.01  # extra rows: the same call fired twice within a second
 MALFORMED_SHARE = 0.003  # extra rows: lines that are not JSON objects
-CSV_FAULT_SHARE = 0.01  # of rows, per fault kind, at least one each
+CSV_FAULT_SHARE = 0.005  # of rows, per fault kind, at least one each
 
 HOSTILE_STRINGS = [
     "'); drop table people;--",

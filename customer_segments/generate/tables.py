@@ -63,7 +63,7 @@ def crm_contacts(rng: np.random.Generator, population: Population, end_seconds: 
     """B2B people known to sales. Returns the rows and, per row, the person behind it."""
     people = population.people
     b2b = people.loc[people["account"] >= 0]
-    status = rng.choice(["valid", "bounced", "unknown"], size=len(b2b), p=[0.88, 0.07, 0.05])
+    status = rng.choice(["valid", "bounced", "unknown"], size=len(b2b), p=[0.91, 0.05, 0.04])
     stale = rng.random(len(b2b)) < 0.1  # the title in CRM lags the one the person gives today
     title = np.where(stale, rng.choice(spec.TITLES, size=len(b2b)), b2b["title"].to_numpy())
     frame = pd.DataFrame(

@@ -1,4 +1,5 @@
 {#- Usable events with the person they belong to (by user id when the call has one, else by anonymous id). -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

@@ -5,6 +5,7 @@
   email is its own root and a device follows its anonymous ids. A CRM contact
   follows its email. person_id is a hash of the root, so it is stable.
 -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

@@ -5,6 +5,7 @@
   (Foundation pass: one-hop stitching. The identity-graph issue replaces the
   assignment with guarded connected components.)
 -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

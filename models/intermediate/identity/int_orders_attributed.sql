@@ -1,4 +1,5 @@
 {#- Usable orders with the person they belong to (by user id, else by email). -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

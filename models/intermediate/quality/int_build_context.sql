@@ -4,6 +4,7 @@
   the latest usable event). Models cross join this instead of calling now(),
   so the same inputs and as_of always give the same outputs.
 -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

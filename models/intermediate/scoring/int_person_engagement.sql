@@ -5,6 +5,7 @@
   Intent sums only the events the seed marks is_intent. Email opens and clicks
   count (Email_Opened, Email_Clicked); other email events do not.
 -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

@@ -1,4 +1,5 @@
 {#- CONTRACT people: one row per person, with account, activity window, lifecycle stage and consent per purpose. -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

@@ -1,4 +1,5 @@
 {#- CONTRACT accounts: one row per CRM account, with firmographics and fit_score (null until the ICP rules land). -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 

@@ -1,0 +1,1 @@
+"""The data-quality gate: a Great Expectations suite over the staged data."""

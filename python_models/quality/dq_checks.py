@@ -1,0 +1,41 @@
+"""The data-quality suite (Great Expectations) over the staged data: one row per expectation.
+
+Runs after staging and before identity, scoring and segments (dq_gate stops
+them when a check with severity fail does not pass). The suite lives in
+customer_segments.quality.suite; thresholds and severities are dbt vars,
+handed over as this model's config in dbt_project.yml.
+"""
+
+import ast
+from pathlib import Path
+
+from customer_segments.quality.suite import run
+
+
+def _mapping(value):
+    """Project config arrives rendered as text ("{'a': 'warn'}") or as a mapping."""
+    return ast.literal_eval(value) if isinstance(value, str) else dict(value or {})
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    thresholds = {name: float(value) for name, value in _mapping(dbt.config.get("dq_thresholds")).items()}
+    severity = _mapping(dbt.config.get("dq_severity"))
+    docs_dir = dbt.config.get("dq_data_docs_dir")
+    metrics = dbt.ref("int_dq_metrics").df()
+    tables = {
+        "event_types": dbt.ref("int_events_deduplicated")
+        .aggregate("message_type, canonical_event, count(*) as events", "message_type, canonical_event")
+        .df(),
+        "orders": dbt.ref("int_orders_deduplicated").df(),
+        "crm_contacts": dbt.ref("int_crm_contacts_deduplicated").df(),
+        "accounts": dbt.ref("int_crm_accounts_deduplicated").df(),
+        "email_event_types": dbt.ref("int_email_events_deduplicated")
+        .aggregate("event_type, count(*) as email_events", "event_type")
+        .df(),
+        "consent": dbt.ref("int_consent_latest").df(),
+    }
+    results = run(metrics, tables, thresholds, severity, Path(docs_dir).resolve() if docs_dir else None)
+    results.insert(0, "build_id", dbt.config.get("build_id"))
+    results.insert(1, "checked_at", dbt.config.get("checked_at"))
+    return results
