@@ -13,6 +13,8 @@ or by file and line for lines that are not JSON.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from pathlib import Path
 
 import duckdb
@@ -330,6 +332,60 @@ from (
 """
 
 
+def _render_part(connection: duckdb.DuckDBPyConnection, part: pa.Table, target: str, render: str, fmt: str, gzip: bool) -> None:
+    """Render one slice of the table into one file, lines in table order."""
+    connection.register("part", part)
+    if fmt == "parquet":
+        connection.execute(
+            f"""copy (select line->>'messageId' as "messageId", line->>'type' as "type", line->>'anonymousId' as "anonymousId",
+                line->>'userId' as "userId", line->>'event' as "event", line->>'name' as "name",
+                cast(line->'properties' as varchar) as properties, cast(line->'traits' as varchar) as traits,
+                cast(line->'context' as varchar) as context, line->>'groupId' as "groupId",
+                line->>'previousId' as "previousId", line->>'timestamp' as "timestamp",
+                line->>'receivedAt' as "receivedAt", line->>'sentAt' as "sentAt"
+                from ({render})) to '{target}' (format parquet)"""
+        )
+    else:
+        options = "format csv, header false, delimiter chr(1), quote chr(2), escape chr(2)"
+        if gzip:
+            options += ", compression gzip"
+        connection.execute(f"copy (select line from ({render})) to '{target}' ({options})")
+    connection.unregister("part")
+
+
+_JOBS: list = []
+
+
+def _render_worker(worker: int, workers: int, render: str, fmt: str, gzip: bool) -> int:
+    """Render every `workers`-th part, starting at `worker` (runs in a forked process)."""
+    with duckdb.connect() as connection:
+        connection.execute("set threads = 1")
+        connection.execute("set enable_progress_bar = false")
+        for _part, part, target in _JOBS[worker::workers]:
+            _render_part(connection, part, target, render, fmt, gzip)
+    return worker
+
+
+def _write_parts(jobs: list, render: str, fmt: str, gzip: bool, workers: int) -> None:
+    """Render the parts, in parallel processes when there are several.
+
+    One DuckDB render of JSON lines runs on about one core, so the files are
+    split between processes; each file's content does not depend on which
+    process wrote it. Forked workers share the Arrow table without copying it.
+    """
+    global _JOBS
+    _JOBS = jobs
+    try:
+        if workers <= 1:
+            _render_worker(0, 1, render, fmt, gzip)
+            return
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            pool.starmap(_render_worker, [(worker, workers, render, fmt, gzip) for worker in range(workers)])
+    finally:
+        _JOBS = []
+
+
 def _message_id_sql(seed: int) -> str:
     digest = f"md5('{int(seed)}:' || message_row)"
     return (
@@ -360,25 +416,8 @@ def write(
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".parquet" if fmt == "parquet" else (".jsonl.gz" if gzip else ".jsonl")
     parts = max(1, -(-table.num_rows // PART_SIZE))
-    for part in range(parts):
-        target = folder / f"part-{part:05d}{suffix}"
-        connection.register("part", table.slice(part * PART_SIZE, PART_SIZE))
-        if fmt == "parquet":
-            connection.execute(
-                f"""copy (select line->>'messageId' as "messageId", line->>'type' as "type", line->>'anonymousId' as "anonymousId",
-                    line->>'userId' as "userId", line->>'event' as "event", line->>'name' as "name",
-                    cast(line->'properties' as varchar) as properties, cast(line->'traits' as varchar) as traits,
-                    cast(line->'context' as varchar) as context, line->>'groupId' as "groupId",
-                    line->>'previousId' as "previousId", line->>'timestamp' as "timestamp",
-                    line->>'receivedAt' as "receivedAt", line->>'sentAt' as "sentAt"
-                    from ({render})) to '{target}' (format parquet)"""
-            )
-        else:
-            options = "format csv, header false, delimiter chr(1), quote chr(2), escape chr(2)"
-            if gzip:
-                options += ", compression gzip"
-            connection.execute(f"copy (select line from ({render})) to '{target}' ({options})")
-        connection.unregister("part")
+    jobs = [(part, table.slice(part * PART_SIZE, PART_SIZE), str(folder / f"part-{part:05d}{suffix}")) for part in range(parts)]
+    _write_parts(jobs, render, fmt, gzip, workers=min(2, os.cpu_count() or 1, parts))
 
     flagged = pc.or_(pc.is_valid(table["fault"]), pc.greater(table["copy_kind"], 0))
     connection.register("flagged", table.filter(flagged))
