@@ -27,6 +27,20 @@ def faults(build) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def raw_messages(raw: Path) -> list[dict]:
+    """Every event line that parses as a JSON object, read with the standard library (independent of the pipeline)."""
+    messages = []
+    for path in sorted((raw / "events").iterdir()):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict):
+                messages.append(message)
+    return messages
+
+
 def event_faults(faults: list[dict], kind: str) -> list[dict]:
     return [row for row in faults if row["source"] == "events" and row["fault"] == kind]
 
@@ -122,15 +136,9 @@ def test_no_valid_event_is_lost(build, faults):
     quarantined_ids = {
         row["message_id"] for row in faults if row["source"] == "events" and row["fault"] in dropped and row["message_id"]
     }
-    expected: set[str] = set()
-    for path in sorted((build.workspace.raw / "events").iterdir()):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and message.get("messageId") not in quarantined_ids:
-                expected.add(message["messageId"])
+    expected = {
+        message["messageId"] for message in raw_messages(build.workspace.raw) if message.get("messageId") not in quarantined_ids
+    }
     kept = {message_id for (message_id,) in build.workspace.query("select message_id from int_events_deduplicated")}
     assert kept == expected
     assert len(kept) == build.manifest["events"]["valid_distinct"]
@@ -176,15 +184,11 @@ def test_valid_quirky_events_are_kept(build, faults, quirk):
 
 
 def test_hostile_strings_survive_byte_for_byte(build):
-    raw_by_id = {}
-    for path in sorted((build.workspace.raw / "events").iterdir()):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and "drop table" in json.dumps(message.get("properties") or {}):
-                raw_by_id[message["messageId"]] = message["properties"]
+    raw_by_id = {
+        message["messageId"]: message["properties"]
+        for message in raw_messages(build.workspace.raw)
+        if "drop table" in json.dumps(message.get("properties") or {})
+    }
     assert raw_by_id, "the generator planted no SQL-injection string"
     stored = dict(
         build.workspace.query(
