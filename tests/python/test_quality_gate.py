@@ -10,6 +10,7 @@ import pytest
 
 from conftest import Workspace
 
+from customer_segments import summary
 from customer_segments.generate import generate
 
 #: Everything after the gate that BI reads: must be unchanged by a failed build.
@@ -104,6 +105,10 @@ def test_a_bad_load_fails_the_gate_and_keeps_segments(copy_of_clean: Workspace, 
     assert observed is not None and observed in run.output
     # nothing after the gate was rebuilt
     assert snapshot(space) == before
+    # and the build summary says why
+    text = summary.render(space.database)
+    assert "GATE FAILED, segments not rebuilt" in text
+    assert f"FAIL  {check}: observed {observed}" in text
 
 
 def test_warnings_do_not_block_the_build_and_are_reported(copy_of_clean: Workspace):
@@ -120,6 +125,7 @@ def test_warnings_do_not_block_the_build_and_are_reported(copy_of_clean: Workspa
     )
     assert ("events_volume_change", "warn") in warned
     assert all(severity == "warn" for _, severity in warned)
+    assert "gate passed with warnings" in summary.render(space.database)
 
 
 def test_every_model_after_staging_waits_for_the_gate(clean: Workspace):
