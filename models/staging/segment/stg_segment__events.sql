@@ -27,6 +27,42 @@ json_lines as (
 
 ),
 
+extracted as (
+
+    {{ customer_segments.select_json_fields(
+        'json_lines', 'json_line',
+        keep=['source_file', 'line_number', 'raw_line', 'json_line'],
+        texts=[
+            ('message_id_text', '$.messageId'),
+            ('type_text', '$.type'),
+            ('anonymous_id_text', '$.anonymousId'),
+            ('user_id_text', '$.userId'),
+            ('event_name', '$.event'),
+            ('page_name', '$.name'),
+            ('group_id_text', '$.groupId'),
+            ('previous_id_text', '$.previousId'),
+            ('email', '$.traits.email'),
+            ('title', '$.traits.title'),
+            ('ip', '$.context.ip'),
+            ('page_url', '$.context.page.url'),
+            ('page_path', '$.context.page.path'),
+            ('page_referrer', '$.context.page.referrer'),
+            ('device_id_text', '$.context.device.id'),
+            ('campaign_source', '$.context.campaign.source'),
+            ('campaign_medium', '$.context.campaign.medium'),
+            ('user_agent', '$.context.userAgent'),
+            ('timestamp_text', '$.timestamp'),
+            ('received_at_text', '$.receivedAt'),
+            ('sent_at_text', '$.sentAt'),
+        ],
+        fragments=[
+            ('properties', '$.properties'),
+            ('traits', '$.traits'),
+            ('context', '$.context'),
+        ]) }}
+
+),
+
 fields as (
 
     select
@@ -34,33 +70,33 @@ fields as (
         line_number,
         raw_line,
         json_line is not null as is_json_object,
-        nullif(trim({{ customer_segments.json_text('json_line', '$.messageId') }}), '') as message_id,
-        lower(trim({{ customer_segments.json_text('json_line', '$.type') }})) as message_type,
-        nullif(trim({{ customer_segments.json_text('json_line', '$.anonymousId') }}), '') as anonymous_id,
-        nullif(trim({{ customer_segments.json_text('json_line', '$.userId') }}), '') as user_id,
-        {{ customer_segments.json_text('json_line', '$.event') }} as event_name,
-        {{ customer_segments.json_text('json_line', '$.name') }} as page_name,
-        nullif(trim({{ customer_segments.json_text('json_line', '$.groupId') }}), '') as group_id,
-        nullif(trim({{ customer_segments.json_text('json_line', '$.previousId') }}), '') as previous_id,
-        {{ customer_segments.json_text('json_line', '$.traits.email') }} as email,
-        {{ customer_segments.json_text('json_line', '$.traits.title') }} as title,
-        {{ customer_segments.json_fragment('json_line', '$.properties') }} as properties,
-        {{ customer_segments.json_fragment('json_line', '$.traits') }} as traits,
-        {{ customer_segments.json_fragment('json_line', '$.context') }} as context,
-        {{ customer_segments.json_text('json_line', '$.context.ip') }} as ip,
-        {{ customer_segments.json_text('json_line', '$.context.page.url') }} as page_url,
-        {{ customer_segments.json_text('json_line', '$.context.page.path') }} as page_path,
-        {{ customer_segments.json_text('json_line', '$.context.page.referrer') }} as page_referrer,
-        nullif(trim({{ customer_segments.json_text('json_line', '$.context.device.id') }}), '') as device_id,
-        {{ customer_segments.json_text('json_line', '$.context.campaign.source') }} as campaign_source,
-        {{ customer_segments.json_text('json_line', '$.context.campaign.medium') }} as campaign_medium,
-        {{ customer_segments.json_text('json_line', '$.context.userAgent') }} as user_agent,
-        {{ customer_segments.json_text('json_line', '$.timestamp') }} as timestamp_text,
-        {{ customer_segments.to_utc_timestamp(customer_segments.json_text('json_line', '$.timestamp')) }} as event_at,
-        {{ customer_segments.to_utc_timestamp(customer_segments.json_text('json_line', '$.receivedAt')) }} as received_at,
-        {{ customer_segments.to_utc_timestamp(customer_segments.json_text('json_line', '$.sentAt')) }} as sent_at
+        nullif(trim(message_id_text), '') as message_id,
+        lower(trim(type_text)) as message_type,
+        nullif(trim(anonymous_id_text), '') as anonymous_id,
+        nullif(trim(user_id_text), '') as user_id,
+        event_name,
+        page_name,
+        nullif(trim(group_id_text), '') as group_id,
+        nullif(trim(previous_id_text), '') as previous_id,
+        email,
+        title,
+        properties,
+        traits,
+        context,
+        ip,
+        page_url,
+        page_path,
+        page_referrer,
+        nullif(trim(device_id_text), '') as device_id,
+        campaign_source,
+        campaign_medium,
+        user_agent,
+        timestamp_text,
+        {{ customer_segments.to_utc_timestamp('timestamp_text') }} as event_at,
+        {{ customer_segments.to_utc_timestamp('received_at_text') }} as received_at,
+        {{ customer_segments.to_utc_timestamp('sent_at_text') }} as sent_at
 
-    from json_lines
+    from extracted
 
 ),
 
