@@ -8,26 +8,33 @@ every fault is, so tests can check the pipeline against the truth.
 
     from customer_segments.generate import generate
     manifest = generate("data/raw", "data/ground_truth", events=100_000, seed=42)
+
+Modules: spec (personas, rates), population (accounts, people, devices),
+behaviour (the timeline of valid calls), faults (what breaks where), events
+(JSON lines / Parquet rendering), tables (the CSV inputs), truth (ground truth),
+text (vectorized ids and timestamps).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from customer_segments.generate import behaviour as behaviour_module
 from customer_segments.generate import events as events_module
+from customer_segments.generate import faults as faults_module
 from customer_segments.generate import population as population_module
 from customer_segments.generate import spec, tables
 from customer_segments.generate import truth as truth_module
 
 DEFAULT_END_DATE = "2026-10-31"
+FLAT_FILES = ["orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges"]
 
 
 class GenerateError(ValueError):
@@ -39,11 +46,40 @@ def _progress(enabled: bool, started: float, message: str) -> None:
         print(f"[generate {time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def _write_csv(connection: duckdb.DuckDBPyConnection, frame: pd.DataFrame, path: Path) -> None:
-    """CSV with a header, every field as text, quoted only where needed."""
-    connection.register("csv_frame", frame.astype(object).where(frame.notna(), None))
-    connection.execute(f"copy csv_frame to '{path}' (format csv, header true)")
-    connection.unregister("csv_frame")
+def _end_ms(end_date: str) -> int:
+    """The last second of the history in epoch ms: `end_date` 23:59:59 UTC (a full timestamp is taken as is)."""
+    try:
+        end = datetime.fromisoformat(str(end_date).strip().replace("Z", "+00:00"))
+    except ValueError as problem:
+        raise GenerateError(f"--end must be a date like 2026-10-31, got {end_date!r}") from problem
+    end = end.replace(tzinfo=timezone.utc) if end.tzinfo is None else end.astimezone(timezone.utc)
+    if len(str(end_date).strip()) == 10:  # a plain date: the whole day is history
+        end = end + timedelta(days=1, seconds=-1)
+    if not 2000 <= end.year <= 2090:
+        raise GenerateError(f"--end must be a date between 2000 and 2090, got {end_date!r}")
+    return int(end.timestamp()) * 1000
+
+
+def _prepare(folder: Path) -> None:
+    """Create the folder and prove it is writable, so a bad path fails before any work."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as problem:
+        raise GenerateError(f"cannot write to {folder}: {problem.strerror or problem}") from problem
+
+
+def _check(events: int, seed: int, fmt: str) -> None:
+    if isinstance(events, bool) or not isinstance(events, (int, np.integer)) or events < 1:
+        raise GenerateError(f"--events must be a positive whole number, got {events!r}")
+    if events > 200_000_000:
+        raise GenerateError(f"--events must be at most 200000000, got {events}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise GenerateError(f"--seed must be a non-negative whole number, got {seed!r}")
+    if fmt not in ("jsonl", "parquet"):
+        raise GenerateError(f"--format must be jsonl or parquet, got {fmt!r}")
 
 
 def generate(
@@ -58,95 +94,84 @@ def generate(
     progress: bool = True,
 ) -> dict:
     """Write the raw inputs to `out_dir` and the ground truth to `truth_dir`; return the manifest."""
-    if not isinstance(events, int) or events < 1:
-        raise GenerateError(f"--events must be a positive whole number, got {events!r}")
-    if fmt not in ("jsonl", "parquet"):
-        raise GenerateError(f"--format must be jsonl or parquet, got {fmt!r}")
-    try:
-        end = pd.Timestamp(end_date, tz="UTC").normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
-    except ValueError as problem:
-        raise GenerateError(f"--end must be a date like 2026-10-31, got {end_date!r}") from problem
+    _check(events, seed, fmt)
+    end_ms = _end_ms(end_date)
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
-    for folder in (out_dir, truth_dir):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as problem:
-            raise GenerateError(f"cannot write to {folder}: {problem.strerror or problem}") from problem
-    if (out_dir / "events").is_dir():
-        for old in (out_dir / "events").glob("part-*"):
-            old.unlink()
+    for folder in (out_dir, truth_dir, out_dir / "events"):
+        _prepare(folder)
+    for old in (out_dir / "events").glob("part-*"):
+        old.unlink()
 
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    end_seconds = int(end.timestamp())
     people_count = max(spec.MIN_PEOPLE, events // 40)
-    population = population_module.build(rng, people_count, end_seconds)
-    _progress(progress, started, f"{people_count:,} people, {len(population.accounts):,} accounts")
-    behaviour = behaviour_module.build(rng, population, events)
-    _progress(progress, started, f"{len(behaviour.events) + len(behaviour.calls):,} valid calls, {len(behaviour.orders):,} orders")
+    population = population_module.build(rng, people_count, end_ms)
+    timeline = behaviour_module.build(rng, population, events)
+    _progress(progress, started, f"{people_count:,} people, {len(population.accounts):,} accounts, {len(timeline):,} valid calls")
+    plan = faults_module.choose_event_faults(rng, timeline, faults, malformed=fmt != "parquet")
+    lines = faults_module.expand(plan)
+    message_bytes = np.frombuffer(rng.bytes(16 * lines.messages), dtype=np.uint8).reshape(lines.messages, 16)
+    renderer = events_module.build_renderer(population, timeline, plan, lines, message_bytes, seed)
+    writer = events_module.PartWriter(renderer, out_dir / "events", fmt, gzip, progress, started)
+    files = writer.files  # the workers render them while this process writes the rest
+    del renderer
 
-    with duckdb.connect() as connection:
-        connection.execute("set preserve_insertion_order = true")
-        connection.execute("set enable_progress_bar = false")
-        event_manifest, event_truth = events_module.write(
-            connection, rng, population, behaviour, out_dir, seed, faults, fmt, gzip
-        )
-        _progress(progress, started, f"{event_manifest['raw_lines']:,} event lines in {event_manifest['files']} file(s)")
+    try:
+        with duckdb.connect() as connection:
+            connection.execute("set preserve_insertion_order = true")
+            connection.execute("set enable_progress_bar = false")
+            contacts, contact_people = tables.crm_contacts(rng, population, end_ms)
+            bounced = contact_people[np.asarray(contacts["email_status"].to_numpy(zero_copy_only=False) == "bounced")]
+            erasures, erased_people = tables.erasure_requests(rng, population, end_ms)
+            flat = {
+                "orders": tables.orders(population, timeline),
+                "crm_contacts": contacts,
+                "accounts": tables.accounts(population, end_ms),
+                "email_events": tables.email_events(rng, population, bounced, end_ms),
+                "consent": tables.consent(rng, population, end_ms),
+                "erasure_requests": erasures,
+                "ip_ranges": tables.ip_ranges(population),
+            }
+            csv_manifest, csv_truth = {}, []
+            for name in FLAT_FILES:
+                table, entry, rows = faults_module.inject_csv(rng, name, flat[name], faults)
+                csv_manifest[name], csv_truth = entry, csv_truth + rows
+                (out_dir / f"{name}.parquet").unlink(missing_ok=True)
+                truth_module.write_csv(connection, table, out_dir / f"{name}.csv")
 
-        contacts, contact_people = tables.crm_contacts(rng, population, end_seconds)
-        erasures, erased_people = tables.erasure_requests(rng, population, end_seconds)
-        flat = {
-            "orders": tables.orders(population, behaviour),
-            "crm_contacts": contacts,
-            "accounts": tables.accounts(population, end_seconds),
-            "email_events": tables.email_events(rng, population, contacts, end_seconds),
-            "consent": tables.consent(rng, population, end_seconds),
-            "erasure_requests": erasures,
-            "ip_ranges": tables.ip_ranges(population),
-        }
-        csv_manifest, csv_truth = {}, []
-        for name, frame in flat.items():
-            if faults:
-                frame, entry, rows = tables.inject(rng, name, frame)
-                csv_truth += rows
-            else:
-                entry = {"raw_rows": len(frame), "valid": len(frame), "quarantined": {}, "duplicates": {}}
-            csv_manifest[name] = entry
-            if fmt == "parquet":
-                connection.register("flat_frame", frame)
-                connection.execute(f"copy flat_frame to '{out_dir / (name + '.parquet')}' (format parquet)")
-                connection.unregister("flat_frame")
-            else:
-                _write_csv(connection, frame, out_dir / f"{name}.csv")
-        _progress(progress, started, "flat files written")
+            event_truth, event_section = truth_module.event_faults(timeline, plan, lines, message_bytes, files)
+            csv_faults = pa.Table.from_pylist(
+                [{column: row.get(column) for column in truth_module.FAULT_COLUMNS} for row in csv_truth],
+                schema=event_truth.schema,
+            )
+            manifest = {
+                "seed": int(seed),
+                "events_requested": int(events),
+                "end_date": datetime.fromtimestamp(end_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "format": fmt,
+                "gzip": bool(gzip),
+                "faults": bool(faults),
+                "people": people_count,
+                "accounts": len(population.accounts),
+                "files": {"events": event_section["raw_lines"], **{name: int(e["raw_rows"]) for name, e in csv_manifest.items()}},
+                "event_files": [name for name, _lo, _hi in files],
+                "events": event_section,
+                "csv": csv_manifest,
+                "traps": {name: int(len(persons)) for name, persons in timeline.traps.items()},
+            }
+            truth_module.write(connection, truth_dir, population, timeline, plan, contact_people, erased_people,
+                               pa.concat_tables([event_truth, csv_faults]), manifest)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.wait()
 
-    faults_frame = pd.concat(
-        [event_truth, pd.DataFrame(csv_truth, columns=events_module.FAULT_COLUMNS)], ignore_index=True
-    )
-    faults_frame["line"] = pd.to_numeric(faults_frame["line"]).astype("Int64")
-    manifest = {
-        "seed": seed,
-        "events_requested": events,
-        "end_date": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "format": fmt,
-        "gzip": gzip,
-        "faults": faults,
-        "people": people_count,
-        "accounts": len(population.accounts),
-        "files": {name: int(entry["raw_rows"]) for name, entry in csv_manifest.items()},
-        "events": event_manifest,
-        "csv": csv_manifest,
-        "traps": {name: len(people) for name, people in behaviour.traps.items()},
-    }
-    truth_module.write(truth_dir, population, behaviour, contact_people, erased_people, faults_frame, manifest)
     elapsed = time.perf_counter() - started
-    rate = event_manifest["raw_lines"] / elapsed if elapsed else 0.0
+    raw_lines = event_section["raw_lines"]
     _progress(
         progress, started,
-        f"done: {event_manifest['raw_lines']:,} event lines at {rate:,.0f} events/s -> {out_dir} (truth: {truth_dir})",
+        f"done: {raw_lines:,} event lines in {len(files)} file(s) at {raw_lines / max(elapsed, 1e-9):,.0f} lines/s "
+        f"-> {out_dir} (truth: {truth_dir})",
     )
     return manifest
 

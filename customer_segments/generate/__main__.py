@@ -15,13 +15,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default="data/raw", help="raw input folder to write (default data/raw)")
     parser.add_argument("--truth", default="data/ground_truth", help="ground-truth folder (default data/ground_truth)")
-    parser.add_argument("--events", type=int, default=100_000, help="approximate number of valid events (default 100000)")
+    parser.add_argument("--events", type=int, default=100_000,
+                        help="approximate number of valid distinct events before faults (default 100000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl", help="events file format")
+    parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
+                        help="events file format (parquet: nested objects as JSON strings, no malformed lines)")
     parser.add_argument("--gzip", action="store_true", help="gzip the JSON-lines event files")
     parser.add_argument("--no-faults", action="store_true", help="inject no faults")
     parser.add_argument("--end", default=DEFAULT_END_DATE, help=f"last day of the history (default {DEFAULT_END_DATE})")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--quiet", action="store_true", help="no progress or summary output")
     options = parser.parse_args(argv)
     try:
         generate(
@@ -38,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     except GenerateError as problem:
         print(f"generate: {problem}", file=sys.stderr)
         return 2
+    except OSError as problem:  # e.g. the disk filled up while writing
+        print(f"generate: cannot write the files: {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("generate: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -1,8 +1,8 @@
 """The hidden population: accounts, people (with persona), and their devices.
 
 All randomness comes from one numpy Generator, so the same seed gives the same
-world. Tables are pandas DataFrames with integer keys; readable ids are
-derived from those keys when files are written.
+world. Columns are numpy arrays (strings as object arrays of str, built once
+per person or device, never per event); times are epoch milliseconds (UTC).
 """
 
 from __future__ import annotations
@@ -10,47 +10,90 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from customer_segments.generate import spec
+from customer_segments.generate import spec, text
+
+DAY_MS = 86_400_000
+
+
+@dataclass
+class Accounts:
+    """B2B accounts; `is_icp` is the hidden fit label the pipeline's fit score should recover."""
+
+    account_id: np.ndarray
+    name: np.ndarray
+    domain: np.ndarray
+    industry: np.ndarray
+    employee_count: np.ndarray
+    annual_revenue: np.ndarray
+    country: np.ndarray
+    is_icp: np.ndarray
+
+    def __len__(self) -> int:
+        return self.account_id.size
+
+
+@dataclass
+class People:
+    """One row per person; `persona` (an index into spec.PERSONAS) drives their behaviour."""
+
+    persona: np.ndarray  # int, index into spec.PERSONAS
+    identifies: np.ndarray  # bool: ever sends an identify call
+    account: np.ndarray  # int, -1 = not at a B2B account
+    start_ms: np.ndarray  # active window (epoch ms)
+    end_ms: np.ndarray
+    rate: np.ndarray  # relative number of events
+    person_id: np.ndarray  # str, p0000123
+    user_id: np.ndarray  # str or None
+    email: np.ndarray  # str (clean, lower case) or None
+    full_name: np.ndarray  # str
+    title: np.ndarray  # str
+
+    def __len__(self) -> int:
+        return self.persona.size
+
+
+@dataclass
+class Devices:
+    """Browsers and phones: each has its own anonymousId and context.device.id."""
+
+    person: np.ndarray
+    rank: np.ndarray  # 0 = the person's first device
+    identify_ms: np.ndarray  # when the person signs in on it; -1 = never
+    anonymous_id: np.ndarray  # str
+    device_id: np.ndarray  # str
+    first: np.ndarray  # per person: index of their first device
+    count: np.ndarray  # per person: number of devices
+
+    def __len__(self) -> int:
+        return self.person.size
 
 
 @dataclass
 class Population:
-    accounts: pd.DataFrame  # account, account_id, name, domain, industry, employee_count, annual_revenue, country, is_icp
-    people: pd.DataFrame  # person, person_id, persona, account, user_id, email, start, end (seconds), ...
-    devices: pd.DataFrame  # device, person, anonymous_id, device_id, identify_at (seconds or NaN)
+    accounts: Accounts
+    people: People
+    devices: Devices
 
 
-def _uuids(rng: np.random.Generator, count: int) -> list[str]:
-    """Random UUID-shaped ids (version bits not set: they only need to look and behave like ids)."""
-    text = rng.bytes(16 * count).hex()
-    return [
-        f"{text[i:i + 8]}-{text[i + 8:i + 12]}-{text[i + 12:i + 16]}-{text[i + 16:i + 20]}-{text[i + 20:i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
-
-
-def _accounts(rng: np.random.Generator, count: int) -> pd.DataFrame:
+def _accounts(rng: np.random.Generator, count: int, end_ms: int) -> Accounts:
+    """Firmographics; ICP = software/fintech companies of 50-5,000 employees."""
     index = np.arange(count)
-    industry = rng.choice(spec.INDUSTRIES, size=count)
-    employees = np.round(np.exp(rng.uniform(np.log(5), np.log(20000), size=count))).astype(int)
-    revenue = np.round(employees * rng.uniform(50_000, 400_000, size=count), -3)
-    country = rng.choice(spec.COUNTRIES, size=count)
-    frame = pd.DataFrame(
-        {
-            "account": index,
-            "account_id": [f"acc_{i:05d}" for i in index],
-            "name": [f"Company {i:05d}" for i in index],
-            "domain": [f"company{i:05d}.example" for i in index],
-            "industry": industry,
-            "employee_count": employees,
-            "annual_revenue": revenue,
-            "country": country,
-        }
+    industry = np.asarray(spec.INDUSTRIES, dtype=object)[rng.integers(0, len(spec.INDUSTRIES), count)]
+    employees = np.round(np.exp(rng.uniform(np.log(5), np.log(20_000), count))).astype(np.int64)
+    revenue = np.round(employees * rng.uniform(50_000, 400_000, count), -3).astype(np.int64)
+    country = np.asarray(spec.COUNTRIES, dtype=object)[rng.integers(0, len(spec.COUNTRIES), count)]
+    is_icp = np.isin(industry, list(spec.ICP_INDUSTRIES)) & (employees >= 50) & (employees <= 5000)
+    return Accounts(
+        account_id=text.ids("acc_", index, 5),
+        name=text.ids("Company ", index, 5),
+        domain=text.python_strings(text.join("company", text.digits(index, 5), ".example", rows=count)),
+        industry=industry,
+        employee_count=employees,
+        annual_revenue=revenue,
+        country=country,
+        is_icp=is_icp,
     )
-    frame["is_icp"] = frame["industry"].isin(spec.ICP_INDUSTRIES) & frame["employee_count"].between(50, 5000)
-    return frame
 
 
 def _personas(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -63,65 +106,71 @@ def _personas(rng: np.random.Generator, count: int) -> np.ndarray:
     return personas
 
 
-def build(rng: np.random.Generator, people_count: int, end_seconds: int) -> Population:
-    """Draw the population. Times are seconds since the Unix epoch (UTC)."""
-    accounts = _accounts(rng, max(6, people_count // 20))
-    persona = _personas(rng, people_count)
-    index = np.arange(people_count)
-    profiles = [spec.PERSONAS[p] for p in persona]
-    identifies = np.array([p.identifies for p in profiles])
-    is_b2b = identifies & (rng.random(people_count) < 0.5)
-    account = np.where(is_b2b, rng.integers(0, len(accounts), size=people_count), -1)
+def _people(rng: np.random.Generator, count: int, accounts: Accounts, end_ms: int) -> People:
+    """Personas, accounts, activity windows and the identity each person will reveal."""
+    persona = _personas(rng, count)
+    index = np.arange(count)
+    identifies = np.array([p.identifies for p in spec.PERSONAS])[persona]
+    anonymous_at_work = ~identifies & (rng.random(count) < spec.ANONYMOUS_AT_WORK_SHARE)
+    is_b2b = (identifies & (rng.random(count) < spec.B2B_SHARE)) | anonymous_at_work
+    account = np.where(is_b2b, rng.integers(0, len(accounts), count), -1)
 
-    day = 86_400
-    active_from = np.array([p.active_from_days_ago for p in profiles]) * day
-    active_to = np.array([p.active_to_days_ago for p in profiles]) * day
-    # people start at different points of their persona's window
-    jitter = rng.uniform(0.0, 0.5, size=people_count) * (active_from - active_to)
-    start = end_seconds - active_from + jitter
-    end = end_seconds - active_to - rng.uniform(0, 0.05, size=people_count) * (active_from - active_to)
+    active_from = np.array([p.active_from_days_ago for p in spec.PERSONAS])[persona] * DAY_MS
+    active_to = np.array([p.active_to_days_ago for p in spec.PERSONAS])[persona] * DAY_MS
+    span = active_from - active_to
+    # people start at different points of their persona's window and stop a little before its end
+    start = (end_ms - active_from + rng.uniform(0.0, 0.5, count) * span).astype(np.int64)
+    end = (end_ms - active_to - rng.uniform(0.0, 0.05, count) * span).astype(np.int64)
 
-    first = rng.choice(spec.FIRST_NAMES, size=people_count)
-    last = rng.choice(spec.LAST_NAMES, size=people_count)
-    free_domain = rng.choice(spec.FREE_MAIL_DOMAINS, size=people_count)
-    domain = np.where(account >= 0, accounts["domain"].to_numpy()[np.maximum(account, 0)], free_domain)
-    email = np.array([f"{f}.{l}{i}@{d}" for f, l, i, d in zip(first, last, index, domain)], dtype=object)
+    first = np.asarray(spec.FIRST_NAMES, dtype=object)[rng.integers(0, len(spec.FIRST_NAMES), count)]
+    last = np.asarray(spec.LAST_NAMES, dtype=object)[rng.integers(0, len(spec.LAST_NAMES), count)]
+    free = np.asarray(spec.FREE_MAIL_DOMAINS, dtype=object)[rng.integers(0, len(spec.FREE_MAIL_DOMAINS), count)]
+    domain = np.where(account >= 0, accounts.domain[np.maximum(account, 0)], free)
+    number = text.python_strings(text.digits(index, 6))
+    email = first + "." + last + number + "@" + domain
     email[~identifies] = None
-    user_id = np.array([f"usr_{i:07d}" if ident else None for i, ident in zip(index, identifies)], dtype=object)
-
-    people = pd.DataFrame(
-        {
-            "person": index,
-            "person_id": [f"p{i:07d}" for i in index],
-            "persona": [p.name for p in profiles],
-            "persona_index": persona,
-            "identifies": identifies,
-            "account": account,
-            "user_id": user_id,
-            "email": email,
-            "title": rng.choice(spec.TITLES, size=people_count),
-            "start": start,
-            "end": end,
-            "rate": np.array([p.rate for p in profiles]),
-        }
+    user_id = text.ids("usr_", index, 7)
+    user_id[~identifies] = None
+    full_name = np.char.capitalize(first.astype(str)).astype(object) + " " + np.char.capitalize(last.astype(str)).astype(object)
+    return People(
+        persona=persona,
+        identifies=identifies,
+        account=account,
+        start_ms=start,
+        end_ms=end,
+        rate=np.array([p.rate for p in spec.PERSONAS])[persona],
+        person_id=text.ids("p", index, 7),
+        user_id=user_id,
+        email=email,
+        full_name=full_name,
+        title=np.asarray(spec.TITLES, dtype=object)[rng.integers(0, len(spec.TITLES), count)],
     )
 
-    device_count = rng.integers(1, 4, size=people_count)
-    owner = np.repeat(index, device_count)
-    first_device = np.r_[0, np.cumsum(device_count)[:-1]]
-    device_rank = np.arange(owner.size) - np.repeat(first_device, device_count)
-    span = end[owner] - start[owner]
-    # each device identifies at some point of the person's activity (the first one early)
-    identify_share = np.where(device_rank == 0, rng.uniform(0.05, 0.3, owner.size), rng.uniform(0.2, 0.9, owner.size))
-    identify_at = np.where(identifies[owner], start[owner] + identify_share * span, np.nan)
-    devices = pd.DataFrame(
-        {
-            "device": np.arange(owner.size),
-            "person": owner,
-            "rank": device_rank,
-            "identify_at": identify_at,
-            "anonymous_id": _uuids(rng, owner.size),
-            "device_id": ["dev-" + u[:8] + u[9:13] + u[14:18] for u in _uuids(rng, owner.size)],
-        }
+
+def _devices(rng: np.random.Generator, people: People) -> Devices:
+    """1-3 devices per person; each identifying person signs in on every device at some point."""
+    count = rng.integers(1, 4, len(people))
+    owner = np.repeat(np.arange(len(people)), count)
+    first = np.r_[0, np.cumsum(count)[:-1]]
+    rank = np.arange(owner.size) - first[owner]
+    span = people.end_ms[owner] - people.start_ms[owner]
+    # the first device signs in early, the others some time later
+    share = np.where(rank == 0, rng.uniform(0.05, 0.3, owner.size), rng.uniform(0.2, 0.9, owner.size))
+    identify_ms = np.where(people.identifies[owner], people.start_ms[owner] + (share * span).astype(np.int64), -1)
+    random_bytes = rng.integers(0, 256, (owner.size, 24), dtype=np.uint8)
+    return Devices(
+        person=owner,
+        rank=rank,
+        identify_ms=identify_ms,
+        anonymous_id=text.python_strings(text.hex_text(random_bytes[:, :16])),
+        device_id=text.python_strings(text.join("dev-", text.hex_text(random_bytes[:, 16:], (16,)))),
+        first=first,
+        count=count,
     )
-    return Population(accounts, people, devices)
+
+
+def build(rng: np.random.Generator, people_count: int, end_ms: int) -> Population:
+    """Draw the population: ~people/20 accounts, the people, their devices."""
+    accounts = _accounts(rng, max(6, people_count // 20), end_ms)
+    people = _people(rng, people_count, accounts, end_ms)
+    return Population(accounts, people, _devices(rng, people))

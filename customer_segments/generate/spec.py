@@ -35,6 +35,8 @@ CATALOG: list[tuple[str, str, str]] = [
     ("track", "Order Completed", "Order_Completed"),
 ]
 KIND = {name: index for index, (_type, name, _canonical) in enumerate(CATALOG)}
+#: identity calls get kind codes after the catalog (they carry per-call text, not a catalog name)
+IDENTIFY, ALIAS, GROUP = len(CATALOG), len(CATALOG) + 1, len(CATALOG) + 2
 PAGE = {name: KIND[name] for _type, name, _c in CATALOG if _type == "page"}
 
 
@@ -98,6 +100,9 @@ DOUBLE_FIRE_SHARE = 0.01  # extra rows: the same call fired twice within a secon
 MALFORMED_SHARE = 0.003  # extra rows: lines that are not JSON objects
 CSV_FAULT_SHARE = 0.005  # of rows, per fault kind, at least one each
 
+#: values written into the `type` field of invalid_type events
+INVALID_TYPES = ["tracking", "", "event", "pageview"]
+
 HOSTILE_STRINGS = [
     "'); drop table people;--",
     "<script>alert(1)</script>",
@@ -110,6 +115,16 @@ HOSTILE_STRINGS = [
 ]
 
 TIMEZONE_OFFSETS = ["+05:30", "-08:00", "+02:00", "-03:00", "+09:00", "+01:00", "-05:00"]
+
+#: ICP-fit people: share of anonymous_only people who browse from an account's office network
+ANONYMOUS_AT_WORK_SHARE = 0.3
+B2B_SHARE = 0.5  # of identifying people
+OFFICE_IP_SHARE = 0.7  # of a B2B person's events sent from the office network
+CAMPAIGN_SHARE = 0.1  # of events with utm campaign context
+PART_SIZE = 500_000  # lines per events file
+KIOSK_PEOPLE, GENERIC_EMAIL_PEOPLE, ALIAS_CHAIN_PEOPLE, EMAIL_CASE_PEOPLE = 50, 20, 3, 5
+ALIAS_CHAIN_DEPTH = 5
+LEGACY_ALIAS_SHARE = 0.1  # of identified people: one alias from an old user id
 
 FREE_MAIL_DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me"]
 INDUSTRIES = ["Software", "Fintech", "Retail", "Healthcare", "Manufacturing", "Education", "Media"]

@@ -1,232 +1,186 @@
-"""The flat inputs (orders, CRM, email, consent, erasure, reverse-IP) and their faults.
+"""The flat inputs (orders, CRM, accounts, email, consent, erasure, reverse-IP) as Arrow tables of text.
 
-Each builder returns the clean rows as a DataFrame of text columns, in the
-contract's column order. `inject` then adds the known faults and returns the
-faulty rows' ground truth, so the manifest can say exactly what staging must
-quarantine or deduplicate.
+Each builder returns the clean rows in the contract's column order; faults.py
+breaks some of them afterwards. Columns are built from per-person arrays with
+Arrow `take` and fixed-width text, never formatted row by row in Python.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from customer_segments.generate import spec
-from customer_segments.generate.behaviour import Behaviour
-from customer_segments.generate.population import Population
-
-DAY = 86_400.0
-
-
-def iso(seconds: np.ndarray | pd.Series) -> np.ndarray:
-    """Epoch seconds -> ISO-8601 UTC text with milliseconds and a Z."""
-    stamps = pd.to_datetime(np.asarray(seconds, dtype="float64") * 1000, unit="ms")
-    return stamps.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3].to_numpy() + "Z"
+from customer_segments.generate import spec, text
+from customer_segments.generate.behaviour import Timeline
+from customer_segments.generate.population import DAY_MS, Population
 
 
-def orders(population: Population, behaviour: Behaviour) -> pd.DataFrame:
-    people = population.people
-    frame = behaviour.orders
-    person = frame["person"].to_numpy()
-    user_id = people["user_id"].to_numpy()[person].copy()
-    user_id[frame["by_email_only"].to_numpy()] = ""
-    return pd.DataFrame(
-        {
-            "order_id": [f"ord_{i:08d}" for i in frame["order"]],
-            "user_id": user_id,
-            "email": people["email"].to_numpy()[person],
-            "amount": [f"{a:.2f}" for a in frame["amount"]],
-            "currency": frame["currency"].to_numpy(),
-            "ordered_at": iso(frame["t"]),
-            "status": frame["status"].to_numpy(),
-        }
+def _iso(ms: np.ndarray) -> pa.Array:
+    ms = np.asarray(ms, dtype=np.int64)
+    return text.strings(text.join(text.iso_ms(ms), "Z", rows=ms.size)).cast(pa.string())
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    numbers = np.asarray(numbers, dtype=np.int64)
+    return text.strings(text.join(prefix, text.digits(numbers, width), rows=numbers.size)).cast(pa.string())
+
+
+def _pick(values: np.ndarray, index: np.ndarray) -> pa.Array:
+    """values[index] as an Arrow string column (None stays null)."""
+    return pa.array(values, type=pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
+
+
+def orders(population: Population, timeline: Timeline) -> pa.Table:
+    """One row per order; a fifth of them the shop recorded by email only (user_id empty)."""
+    people, frame = population.people, timeline.orders
+    user_id = np.where(frame.by_email_only, None, people.user_id[frame.person])
+    cents = frame.amount_cents
+    amount = pc.binary_join_element_wise(
+        pa.array(cents // 100).cast(pa.string()), text.strings(text.digits(cents % 100, 2)).cast(pa.string()), "."
     )
+    return pa.table({
+        "order_id": _ids("ord_", np.arange(len(frame)), 8),
+        "user_id": pa.array(user_id, type=pa.string()),
+        "email": _pick(people.email, frame.person),
+        "amount": amount,
+        "currency": pa.array(frame.currency, type=pa.string()),
+        "ordered_at": _iso(frame.t_ms),
+        "status": pa.array(frame.status, type=pa.string()),
+    })
 
 
-def accounts(population: Population, end_seconds: int) -> pd.DataFrame:
+def accounts(population: Population, end_ms: int) -> pa.Table:
     frame = population.accounts
-    return pd.DataFrame(
-        {
-            "account_id": frame["account_id"],
-            "name": frame["name"],
-            "domain": frame["domain"],
-            "industry": frame["industry"],
-            "employee_count": frame["employee_count"].astype(str),
-            "annual_revenue": frame["annual_revenue"].map(lambda v: f"{v:.0f}"),
-            "country": frame["country"],
-            "updated_at": iso(np.full(len(frame), end_seconds - 200 * DAY)),
-        }
-    )
+    return pa.table({
+        "account_id": pa.array(frame.account_id, type=pa.string()),
+        "name": pa.array(frame.name, type=pa.string()),
+        "domain": pa.array(frame.domain, type=pa.string()),
+        "industry": pa.array(frame.industry, type=pa.string()),
+        "employee_count": pa.array(frame.employee_count.astype(str).tolist(), type=pa.string()),
+        "annual_revenue": pa.array(frame.annual_revenue.astype(str).tolist(), type=pa.string()),
+        "country": pa.array(frame.country, type=pa.string()),
+        "updated_at": _iso(np.full(len(frame), end_ms - 200 * DAY_MS)),
+    })
 
 
-def crm_contacts(rng: np.random.Generator, population: Population, end_seconds: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """B2B people known to sales. Returns the rows and, per row, the person behind it."""
+def crm_contacts(rng: np.random.Generator, population: Population, end_ms: int) -> tuple[pa.Table, np.ndarray]:
+    """Identified B2B people known to sales; ~5% bounced emails, ~10% stale titles. Returns the rows and their people."""
     people = population.people
-    b2b = people.loc[people["account"] >= 0]
-    status = rng.choice(["valid", "bounced", "unknown"], size=len(b2b), p=[0.91, 0.05, 0.04])
-    stale = rng.random(len(b2b)) < 0.1  # the title in CRM lags the one the person gives today
-    title = np.where(stale, rng.choice(spec.TITLES, size=len(b2b)), b2b["title"].to_numpy())
-    frame = pd.DataFrame(
-        {
-            "contact_id": [f"crm_{i:07d}" for i in b2b["person"]],
-            "email": b2b["email"].to_numpy(),
-            "title": title,
-            "account_id": population.accounts["account_id"].to_numpy()[b2b["account"].to_numpy()],
-            "email_status": status,
-            "updated_at": iso(end_seconds - rng.uniform(1, 150, len(b2b)) * DAY),
-        }
-    )
-    return frame, b2b["person"].to_numpy()
+    b2b = np.flatnonzero((people.account >= 0) & people.identifies)
+    status = np.asarray(["valid", "bounced", "unknown"], dtype=object)[rng.choice(3, size=b2b.size, p=[0.91, 0.06, 0.03])]
+    stale = rng.random(b2b.size) < 0.1  # the title in CRM lags the one the person gives today
+    title = np.where(stale, np.asarray(spec.TITLES, dtype=object)[rng.integers(0, len(spec.TITLES), b2b.size)], people.title[b2b])
+    table = pa.table({
+        "contact_id": _ids("crm_", b2b, 7),
+        "email": _pick(people.email, b2b),
+        "title": pa.array(title, type=pa.string()),
+        "account_id": _pick(population.accounts.account_id, people.account[b2b]),
+        "email_status": pa.array(status, type=pa.string()),
+        "updated_at": _iso(end_ms - (rng.uniform(1, 150, b2b.size) * DAY_MS).astype(np.int64)),
+    })
+    return table, b2b
 
 
-def email_events(rng: np.random.Generator, population: Population, contacts: pd.DataFrame, end_seconds: int) -> pd.DataFrame:
-    """Marketing campaigns: delivered, opens and clicks by persona, bounces for bounced CRM emails."""
-    people = population.people.loc[population.people["email"].notna()]
+EMAIL_EVENT_TYPES = ["delivered", "bounce", "open", "click", "unsubscribe", "spam"]
+
+
+def email_events(rng: np.random.Generator, population: Population, bounced_people: np.ndarray, end_ms: int) -> pa.Table:
+    """Six monthly campaigns: delivered (or bounce), opens and clicks by persona, a few unsubscribes and spam reports."""
+    people = population.people
+    known = np.flatnonzero(people.identifies)
     campaigns = 6
-    person = np.repeat(people["person"].to_numpy(), campaigns)
-    campaign = np.tile(np.arange(campaigns), len(people))
-    sent = end_seconds - (campaigns - campaign) * 28 * DAY + rng.uniform(0, DAY, person.size)
-    email = population.people["email"].to_numpy()[person]
-    bounced = set(contacts.loc[contacts["email_status"] == "bounced", "email"])
-    is_bounced = np.array([address in bounced for address in email])
-    open_rate = np.array([spec.PERSONAS[p].open_rate for p in population.people["persona_index"]])[person]
-    # people only open while they are around
-    active = (sent >= population.people["start"].to_numpy()[person]) & (sent <= population.people["end"].to_numpy()[person] + 7 * DAY)
+    person = np.repeat(known, campaigns)
+    campaign = np.tile(np.arange(campaigns), known.size)
+    sent = end_ms - (campaigns - campaign) * 28 * DAY_MS + (rng.random(person.size) * DAY_MS).astype(np.int64)
+    bounced_person = np.zeros(len(people), bool)
+    bounced_person[bounced_people] = True
+    is_bounced = bounced_person[person]
+    open_rate = np.array([p.open_rate for p in spec.PERSONAS])[people.persona[person]]
+    active = (sent >= people.start_ms[person]) & (sent <= people.end_ms[person] + 7 * DAY_MS)  # people only open while around
     opened = ~is_bounced & active & (rng.random(person.size) < open_rate)
     clicked = opened & (rng.random(person.size) < 0.35)
     unsubscribed = ~is_bounced & (rng.random(person.size) < 0.003)
-    parts = [
-        (np.where(is_bounced, "bounce", "delivered"), np.ones(person.size, bool), 0.0),
-        (np.full(person.size, "open"), opened, 3600.0),
-        (np.full(person.size, "click"), clicked, 3700.0),
-        (np.full(person.size, "unsubscribe"), unsubscribed, 3800.0),
+    spam = ~is_bounced & ~unsubscribed & (rng.random(person.size) < 0.001)
+    kinds = [  # (type code per row, which rows, delay after sending)
+        (np.where(is_bounced, 1, 0), np.ones(person.size, bool), 0),
+        (2, opened, 3_600_000), (3, clicked, 3_700_000), (4, unsubscribed, 3_800_000), (5, spam, 3_900_000),
     ]
-    frames = []
-    for event_type, mask, delay in parts:
-        frames.append(
-            pd.DataFrame(
-                {
-                    "email": email[mask],
-                    "campaign_id": [f"cmp_{c:03d}" for c in campaign[mask]],
-                    "event_type": event_type[mask],
-                    "t": sent[mask] + delay + rng.uniform(0, 3 * DAY if delay else 60, int(mask.sum())),
-                    "url": np.where(event_type[mask] == "click", "https://www.example.com/pricing?utm_source=newsletter", ""),
-                }
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True).sort_values("t", kind="stable").reset_index(drop=True)
-    frame.insert(0, "email_event_id", [f"ee_{i:09d}" for i in range(len(frame))])
-    frame["occurred_at"] = iso(frame.pop("t"))
-    return frame[["email_event_id", "email", "campaign_id", "event_type", "occurred_at", "url"]]
+    rows, types, times = [], [], []
+    for code, mask, delay in kinds:
+        chosen = np.flatnonzero(mask)
+        rows.append(chosen)
+        types.append(np.broadcast_to(code, person.size)[chosen])
+        jitter = rng.random(chosen.size) * (3 * DAY_MS if delay else 60_000)
+        times.append(sent[chosen] + delay + jitter.astype(np.int64))
+    row, event_type, t = np.concatenate(rows), np.concatenate(types).astype(np.int64), np.concatenate(times)
+    order = np.lexsort((row, t))
+    row, event_type, t = row[order], event_type[order], t[order]
+    is_click = event_type == 3
+    return pa.table({
+        "email_event_id": _ids("ee_", np.arange(row.size), 9),
+        "email": _pick(people.email, person[row]),
+        "campaign_id": _ids("cmp_", campaign[row], 3),
+        "event_type": pa.array(EMAIL_EVENT_TYPES, type=pa.string()).take(pa.array(event_type)),
+        "occurred_at": _iso(t),
+        "url": pa.array(["https://www.example.com/pricing?utm_source=newsletter"]).take(
+            pa.array(np.zeros(row.size, np.int64), mask=~is_click)),
+    })
 
 
-def consent(rng: np.random.Generator, population: Population, end_seconds: int) -> pd.DataFrame:
-    """Grants per purpose when people identify; some withdraw marketing later."""
-    people = population.people.loc[population.people["identifies"]]
-    people = people.loc[rng.random(len(people)) < 0.7]
-    first = population.devices.loc[population.devices["rank"] == 0].set_index("person")
-    subject_kind = rng.choice(["user_id", "email", "anonymous_id"], size=len(people), p=[0.5, 0.4, 0.1])
-    anonymous = first.loc[people["person"], "anonymous_id"].to_numpy()
-    subject = np.where(subject_kind == "user_id", people["user_id"], np.where(subject_kind == "email", people["email"], anonymous))
-    granted_at = first.loc[people["person"], "identify_at"].to_numpy() + 10
-    rows = []
+def consent(rng: np.random.Generator, population: Population, end_ms: int) -> pa.Table:
+    """Grants per purpose when people sign in; some withdraw marketing later (a later row for the same subject)."""
+    people, devices = population.people, population.devices
+    known = np.flatnonzero(people.identifies)
+    known = known[rng.random(known.size) < 0.7]
+    kind = np.asarray(["user_id", "email", "anonymous_id"], dtype=object)[rng.choice(3, size=known.size, p=[0.5, 0.4, 0.1])]
+    first = devices.first[known]
+    subject = np.where(kind == "user_id", people.user_id[known], np.where(kind == "email", people.email[known], devices.anonymous_id[first]))
+    granted_at = devices.identify_ms[first] + 10_000
+    kinds, subjects, purposes, granted, times = [], [], [], [], []
     for purpose in ("analytics", "marketing", "personalization"):
-        granted = rng.random(len(people)) < 0.92
-        rows.append(pd.DataFrame({"subject_type": subject_kind, "subject_value": subject, "purpose": purpose,
-                                  "granted": np.where(granted, "true", "false"), "t": granted_at}))
-    withdraw = rng.random(len(people)) < 0.1
-    later = np.minimum(granted_at[withdraw] + rng.uniform(1, 60, int(withdraw.sum())) * DAY, end_seconds - DAY)
-    rows.append(pd.DataFrame({"subject_type": subject_kind[withdraw], "subject_value": subject[withdraw], "purpose": "marketing",
-                              "granted": "false", "t": np.maximum(later, granted_at[withdraw] + 60)}))
-    frame = pd.concat(rows, ignore_index=True).sort_values("t", kind="stable").reset_index(drop=True)
-    frame["recorded_at"] = iso(frame.pop("t"))
-    return frame
+        kinds.append(kind)
+        subjects.append(subject)
+        purposes.append(np.full(known.size, purpose, dtype=object))
+        granted.append(np.where(rng.random(known.size) < 0.92, "true", "false").astype(object))
+        times.append(granted_at)
+    withdraw = rng.random(known.size) < 0.1
+    later = granted_at[withdraw] + (rng.uniform(1, 60, int(withdraw.sum())) * DAY_MS).astype(np.int64)
+    kinds.append(kind[withdraw])
+    subjects.append(subject[withdraw])
+    purposes.append(np.full(int(withdraw.sum()), "marketing", dtype=object))
+    granted.append(np.full(int(withdraw.sum()), "false", dtype=object))
+    times.append(np.maximum(np.minimum(later, end_ms - DAY_MS), granted_at[withdraw] + 60_000))
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")
+    return pa.table({
+        "subject_type": pa.array(np.concatenate(kinds)[order], type=pa.string()),
+        "subject_value": pa.array(np.concatenate(subjects)[order], type=pa.string()),
+        "purpose": pa.array(np.concatenate(purposes)[order], type=pa.string()),
+        "granted": pa.array(np.concatenate(granted)[order], type=pa.string()),
+        "recorded_at": _iso(t[order]),
+    })
 
 
-def erasure_requests(rng: np.random.Generator, population: Population, end_seconds: int) -> tuple[pd.DataFrame, np.ndarray]:
-    people = population.people.loc[population.people["identifies"]]
-    chosen = people.sample(n=max(2, len(people) // 100), random_state=rng.integers(0, 2**31 - 1))
-    kind = rng.choice(["email", "user_id"], size=len(chosen))
-    frame = pd.DataFrame(
-        {
-            "subject_type": kind,
-            "subject_value": np.where(kind == "email", chosen["email"], chosen["user_id"]),
-            "requested_at": iso(end_seconds - rng.uniform(1, 30, len(chosen)) * DAY),
-        }
-    )
-    return frame, chosen["person"].to_numpy()
+def erasure_requests(rng: np.random.Generator, population: Population, end_ms: int) -> tuple[pa.Table, np.ndarray]:
+    """About 1% of identified people ask to be forgotten in the last 30 days."""
+    people = population.people
+    known = np.flatnonzero(people.identifies)
+    chosen = np.sort(rng.choice(known, size=min(known.size, max(2, known.size // 100)), replace=False))
+    kind = np.asarray(["email", "user_id"], dtype=object)[rng.integers(0, 2, chosen.size)]
+    return pa.table({
+        "subject_type": pa.array(kind, type=pa.string()),
+        "subject_value": pa.array(np.where(kind == "email", people.email[chosen], people.user_id[chosen]), type=pa.string()),
+        "requested_at": _iso(end_ms - (rng.uniform(1, 30, chosen.size) * DAY_MS).astype(np.int64)),
+    }), chosen
 
 
-def office_network(account: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The /24 office network of each account: first three octets."""
-    return 100 + account // 65536, (account // 256) % 256, account % 256
-
-
-def ip_ranges(population: Population) -> pd.DataFrame:
-    account = population.accounts["account"].to_numpy()
-    a, b, c = office_network(account)
-    prefix = [f"{x}.{y}.{z}" for x, y, z in zip(a, b, c)]
-    return pd.DataFrame(
-        {
-            "range_start": [f"{p}.0" for p in prefix],
-            "range_end": [f"{p}.255" for p in prefix],
-            "account_domain": population.accounts["domain"].to_numpy(),
-        }
-    )
-
-
-#: source -> {fault: how to break the chosen rows}, each leaving the other fields valid
-CSV_FAULTS = {
-    "orders": {
-        "invalid_amount": lambda rows: rows.assign(amount="N/A"),
-        "negative_amount": lambda rows: rows.assign(amount="-" + rows["amount"]),
-        "invalid_status": lambda rows: rows.assign(status="shipped"),
-        "missing_order_id": lambda rows: rows.assign(order_id=""),
-    },
-    "crm_contacts": {
-        "missing_contact_id": lambda rows: rows.assign(contact_id=""),
-        "invalid_email": lambda rows: rows.assign(email=rows["email"].str.replace("@", " at ", regex=False)),
-    },
-    "email_events": {
-        "invalid_event_type": lambda rows: rows.assign(event_type="opened_twice"),
-        "invalid_timestamp": lambda rows: rows.assign(occurred_at="not-a-date"),
-    },
-    "consent": {
-        "invalid_purpose": lambda rows: rows.assign(purpose="advertising"),
-        "invalid_granted": lambda rows: rows.assign(granted="maybe"),
-    },
-}
-CSV_DUPLICATES = {"orders": "duplicate_order_id"}
-RECORD_KEY = {"orders": "order_id", "crm_contacts": "contact_id", "email_events": "email_event_id", "consent": "subject_value"}
-
-
-def inject(rng: np.random.Generator, source: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[dict]]:
-    """Break a known number of rows per fault kind (disjoint rows) and append exact copies of others.
-
-    Returns the new frame, the manifest entry and one ground-truth row per fault.
-    The copies go after all originals, so the original is always the first line.
-    """
-    kinds = CSV_FAULTS.get(source, {})
-    duplicate_kind = CSV_DUPLICATES.get(source)
-    per_kind = max(1, int(round(len(frame) * spec.CSV_FAULT_SHARE))) if len(frame) else 0
-    needed = per_kind * (len(kinds) + (1 if duplicate_kind else 0))
-    entry = {"raw_rows": len(frame), "valid": len(frame), "quarantined": {}, "duplicates": {}}
-    if not needed or needed > len(frame):
-        return frame, entry, []
-    chosen = rng.choice(len(frame), size=needed, replace=False)
-    frame = frame.reset_index(drop=True).copy()
-    truth = []
-    for number, (fault, breaker) in enumerate(kinds.items()):
-        rows = chosen[number * per_kind:(number + 1) * per_kind]
-        truth += [{"source": source, "fault": fault, "record_id": key} for key in frame.loc[rows, RECORD_KEY[source]]]
-        frame.loc[rows] = breaker(frame.loc[rows])
-        entry["quarantined"][fault] = per_kind
-    copies = frame.iloc[0:0]
-    if duplicate_kind:
-        copies = frame.iloc[chosen[len(kinds) * per_kind:]]
-        truth += [{"source": source, "fault": duplicate_kind, "record_id": key} for key in copies[RECORD_KEY[source]]]
-        entry["duplicates"][duplicate_kind] = per_kind
-    out = pd.concat([frame, copies], ignore_index=True)
-    entry["raw_rows"] = len(out)
-    entry["valid"] = len(frame) - len(kinds) * per_kind
-    return out, entry, truth
+def ip_ranges(population: Population) -> pa.Table:
+    """Each account's /24 office network (the events writer sends office traffic from it)."""
+    account = np.arange(len(population.accounts))
+    prefix = [f"{100 + a // 65536}.{(a // 256) % 256}.{a % 256}" for a in account.tolist()]
+    return pa.table({
+        "range_start": pa.array([p + ".0" for p in prefix], type=pa.string()),
+        "range_end": pa.array([p + ".255" for p in prefix], type=pa.string()),
+        "account_domain": pa.array(population.accounts.domain, type=pa.string()),
+    })
