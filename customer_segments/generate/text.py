@@ -81,15 +81,9 @@ def iso_ms(ms: np.ndarray) -> np.ndarray:
     formatted once, then each value is three row gathers.
     """
     ms = np.asarray(ms, dtype=np.int64)
-    if ms.size == 0:
-        return np.empty((0, 23), dtype=np.uint8)
-    days, in_day = np.divmod(ms, MS_PER_DAY)
-    first = int(days.min())
-    span = np.arange(first, int(days.max()) + 1)
-    year, month, day = _civil(span)
-    dates = join(digits(year, 4), "-", digits(month, 2), "-", digits(day, 2), "T", rows=span.size)
-    seconds, millis = np.divmod(in_day, 1000)
-    return np.hstack([dates[days - first], _CLOCK[seconds], _MILLIS[millis]])
+    target = np.empty((ms.size, 23), dtype=np.uint8)
+    iso_into(target, ms)
+    return target
 
 
 def strings(matrix: np.ndarray) -> pa.StringArray:
