@@ -71,11 +71,15 @@ def _prepare(folder: Path) -> None:
         raise GenerateError(f"cannot write to {folder}: {problem.strerror or problem}") from problem
 
 
-def _check(events: int, seed: int, fmt: str) -> None:
+def _check(events: int, seed: int, fmt: str, people: int | None = None) -> None:
     if isinstance(events, bool) or not isinstance(events, (int, np.integer)) or events < 1:
         raise GenerateError(f"--events must be a positive whole number, got {events!r}")
     if events > 200_000_000:
         raise GenerateError(f"--events must be at most 200000000, got {events}")
+    if people is not None and (isinstance(people, bool) or not isinstance(people, (int, np.integer)) or people < spec.MIN_PEOPLE):
+        raise GenerateError(
+            f"--people must be a whole number of at least {spec.MIN_PEOPLE} (every persona and trap needs that many), got {people!r}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise GenerateError(f"--seed must be a non-negative whole number, got {seed!r}")
     if fmt not in ("jsonl", "parquet"):
@@ -92,9 +96,15 @@ def generate(
     faults: bool = True,
     end_date: str = DEFAULT_END_DATE,
     progress: bool = True,
+    people: int | None = None,
 ) -> dict:
-    """Write the raw inputs to `out_dir` and the ground truth to `truth_dir`; return the manifest."""
-    _check(events, seed, fmt)
+    """Write the raw inputs to `out_dir` and the ground truth to `truth_dir`; return the manifest.
+
+    `people` defaults to events // 40 (at least spec.MIN_PEOPLE). Identity edges grow with
+    people, not events (each identifying person adds a handful), so a big identity graph
+    wants many people with few events each: that is what setting it is for.
+    """
+    _check(events, seed, fmt, people)
     end_ms = _end_ms(end_date)
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
     for folder in (out_dir, truth_dir, out_dir / "events"):
@@ -104,7 +114,7 @@ def generate(
 
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    people_count = max(spec.MIN_PEOPLE, events // 40)
+    people_count = int(people) if people is not None else max(spec.MIN_PEOPLE, events // 40)
     population = population_module.build(rng, people_count, end_ms)
     timeline = behaviour_module.build(rng, population, events)
     _progress(progress, started, f"{people_count:,} people, {len(population.accounts):,} accounts, {len(timeline):,} valid calls")

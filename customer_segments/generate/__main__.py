@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truth", default="data/ground_truth", help="ground-truth folder (default data/ground_truth)")
     parser.add_argument("--events", type=int, default=100_000,
                         help="approximate number of valid distinct events before faults (default 100000)")
+    parser.add_argument("--people", type=int, default=None,
+                        help="number of people (default events // 40); identity edges grow with people, not events")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
                         help="events file format (parquet: nested objects as JSON strings, no malformed lines)")
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             faults=not options.no_faults,
             end_date=options.end,
             progress=not options.quiet,
+            people=options.people,
         )
     except GenerateError as problem:
         print(f"generate: {problem}", file=sys.stderr)

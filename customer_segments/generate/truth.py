@@ -3,8 +3,10 @@
 Files in the truth folder:
 - people.csv: person_id, persona, account_id, email, user_id, title, first_seen_at, last_seen_at,
   is_erased, identifies, devices, completed_orders (first/last seen over the valid calls)
-- identifiers.csv: identifier_type, identifier_value, person_id, account_id, is_trap, trap
-  (shared trap values belong to nobody: empty person_id, is_trap true)
+- identifiers.csv: identifier_type, identifier_value, person_id, account_id, linkable_group, is_trap, trap
+  (shared trap values belong to nobody: empty person_id, is_trap true; linkable_group: the
+  identifiers the data itself can link: the person for people who identify, one group per
+  device for visitors who never do)
 - accounts.csv: account_id, domain, industry, employee_count, is_icp, people, identified_people, high_intent_people
 - traps.csv: trap, person_id (the people involved in each planted identity trap)
 - faults.csv: source, fault, message_id, record_id, file, line, true_utc, raw_spelling, canonical
@@ -143,14 +145,25 @@ def write(connection: duckdb.DuckDBPyConnection, folder: Path, population: Popul
         ("user_id", timeline.user_ids[n:], timeline.old_id_person),
         ("crm_contact_id", text.ids("crm_", contact_people, 7), contact_people),
     ]
-    kinds, values, owners = [], [], []
-    for kind, value, owner in groups:
+    # what the data can link: an identifying person's identifiers all meet in their
+    # identify calls; a never-identified visitor's browsers share nothing, so each
+    # device (anonymous id + device id) is on its own
+    unlinked = ~people.identifies[devices.person]
+    device_group = np.where(unlinked, devices.rank + 1, 0)
+    device_groups = [device_group, device_group, *[np.zeros(len(v), np.int64) for _k, v, _o in groups[2:]]]
+    kinds, values, owners, linkable = [], [], [], []
+    for (kind, value, owner), group in zip(groups, device_groups):
         column = pa.array(value, type=pa.string())
         present = np.asarray(column.is_valid())
         kinds.append(np.full(int(present.sum()), len(kinds)))
         values.append(column.filter(pa.array(present)))
         owners.append(np.asarray(owner, dtype=np.int64)[present])
+        linkable.append(np.asarray(group, dtype=np.int64)[present])
     owner = np.concatenate(owners)
+    suffix = np.concatenate(linkable)
+    linkable_group = pc.binary_join_element_wise(
+        pa.array(people.person_id, type=pa.string()).take(pa.array(owner)),
+        pc.if_else(pa.array(suffix > 0), pc.binary_join_element_wise("/device", pa.array(suffix.astype(str)), ""), ""), "")
     count = owner.size
     kind_names = pa.array([kind for kind, _value, _owner in groups], type=pa.string())
     person_ids = pa.array(people.person_id, type=pa.string())
@@ -161,6 +174,7 @@ def write(connection: duckdb.DuckDBPyConnection, folder: Path, population: Popul
         "identifier_value": pa.concat_arrays([*values, pa.array([KIOSK_ANONYMOUS_ID, KIOSK_DEVICE_ID, GENERIC_EMAIL], type=pa.string())]),
         "person_id": pa.concat_arrays([person_ids.take(pa.array(owner)), pa.nulls(3, pa.string())]),
         "account_id": pa.concat_arrays([account_ids.take(pa.array(owner)), pa.nulls(3, pa.string())]),
+        "linkable_group": pa.concat_arrays([linkable_group, pa.nulls(3, pa.string())]),
         "is_trap": pa.array(np.r_[np.zeros(count, bool), np.ones(3, bool)]),
         "trap": pa.concat_arrays([pa.nulls(count, pa.string()), pa.array(["shared_device", "shared_device", "generic_email"], type=pa.string())]),
     }), folder / "identifiers.csv")

@@ -11,7 +11,7 @@ orders as (
 
 identifiers as (
 
-    select * from {{ ref('int_identifiers_assigned') }}
+    select * from {{ ref('int_identity_person_ids') }}
 
 ),
 
@@ -28,10 +28,10 @@ final as (
     from orders
     left join identifiers as by_user
         on by_user.identifier_type = 'user_id'
-        and orders.user_id = by_user.identifier_value
+        and {{ customer_segments.identity_value('user_id', 'orders.user_id') }} = by_user.identifier_value
     left join identifiers as by_email
         on by_email.identifier_type = 'email'
-        and orders.email = by_email.identifier_value
+        and {{ customer_segments.identity_value('email', 'orders.email') }} = by_email.identifier_value
 
 )
 

@@ -25,7 +25,7 @@ email_events as (
 
 identifiers as (
 
-    select * from {{ ref('int_identifiers_assigned') }}
+    select * from {{ ref('int_identity_person_ids') }}
     where identifier_type = 'email'
 
 ),

@@ -5,7 +5,7 @@ with
 
 identifiers as (
 
-    select * from {{ ref('int_identifiers_assigned') }}
+    select * from {{ ref('int_identity_person_ids') }}
 
 ),
 
@@ -18,18 +18,6 @@ events as (
 orders as (
 
     select * from {{ ref('int_orders_attributed') }}
-
-),
-
-contacts as (
-
-    select * from {{ ref('int_crm_contacts_deduplicated') }}
-
-),
-
-accounts as (
-
-    select * from {{ ref('int_crm_accounts_deduplicated') }}
 
 ),
 
@@ -78,25 +66,10 @@ person_activity as (
 
 ),
 
-crm_accounts as (
+account_links as (
 
-    select identifiers.person_id, min(contacts.account_id) as account_id
-    from identifiers
-    inner join contacts
-        on identifiers.identifier_type = 'crm_contact_id'
-        and identifiers.identifier_value = contacts.contact_id
-    where contacts.account_id is not null
-    group by 1
-
-),
-
-domain_accounts as (
-
-    select person_emails.person_id, min(accounts.account_id) as account_id
-    from person_emails
-    inner join accounts
-        on accounts.domain = substr(person_emails.email, {{ dbt.position("'@'", 'person_emails.email') }} + 1)
-    group by 1
+    select * from {{ ref('int_person_account_links') }}
+    where is_primary
 
 ),
 
@@ -142,7 +115,8 @@ final as (
 
     select
         people.person_id,
-        coalesce(crm_accounts.account_id, domain_accounts.account_id) as account_id,
+        account_links.account_id,
+        account_links.method as account_link_method,
         person_emails.email,
         person_activity.first_seen_at,
         person_activity.last_seen_at,
@@ -164,8 +138,7 @@ final as (
     cross join build
     left join person_emails on people.person_id = person_emails.person_id
     left join person_activity on people.person_id = person_activity.person_id
-    left join crm_accounts on people.person_id = crm_accounts.person_id
-    left join domain_accounts on people.person_id = domain_accounts.person_id
+    left join account_links on people.person_id = account_links.person_id
     left join consent_flags on people.person_id = consent_flags.person_id
 
 )

@@ -1,10 +1,16 @@
-{#- CONTRACT person_identifiers: one row per (identifier_type, identifier_value) with its person. -#}
+{#-
+  CONTRACT person_identifiers: one row per (identifier_type, identifier_value)
+  that belongs to a person, with its stable person_id (README "Identity graph").
+  Junk and shared values belong to nobody and are not here; their links are in
+  identity_rejected_edges.
+-#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 
-identifiers as (
+person_ids as (
 
-    select * from {{ ref('int_identifiers_assigned') }}
+    select * from {{ ref('int_identity_person_ids') }}
 
 ),
 
@@ -17,7 +23,7 @@ final as (
         first_seen_at,
         last_seen_at
 
-    from identifiers
+    from person_ids
 
 )
 

@@ -1,0 +1,119 @@
+{#-
+  The graph walk: one row per identifier that links anyone (junk and shared
+  values excluded) with its component, the set of identifiers that make one
+  person.
+  - A user id is fixed to its user group; an anchored identifier is fixed to
+    the user group it anchors to. Fixed nodes never move, so no walk can join
+    two user groups (identity_max_user_ids_per_person = 1).
+  - A floating identifier (never seen with a user id directly) takes the smallest
+    label among itself and its neighbours, round after round
+    (macro label_propagation_ctes): it joins the user group it is connected to,
+    the smallest one if it bridges several, or forms an anonymous person with
+    the other floating identifiers it is connected to.
+  Labels of user groups are their node ids; labels of floating identifiers are
+  offset above every node id, so a user group always wins over an anonymous one.
+  is_converged is false for an identifier whose label a further round would
+  still change (test assert_identity_graph_converged).
+-#}
+{{ customer_segments.after_quality_gate() }}
+
+{%- set rounds = var('identity_max_iterations') %}
+
+with
+
+user_groups as (
+
+    select * from {{ ref('int_identity_user_groups') }}
+
+),
+
+anchors as (
+
+    select * from {{ ref('int_identity_anchors') }}
+    where verdict in ('anchored', 'floating')
+
+),
+
+offset_base as (
+
+    select max(node_id) as label_offset from {{ ref('int_identity_nodes') }}
+
+),
+
+seeds as (
+
+    select node_id, user_group_id as label, true as is_fixed
+    from user_groups
+
+    union all
+
+    select anchors.node_id, anchors.user_group_id, true
+    from anchors
+    where anchors.verdict = 'anchored'
+
+    union all
+
+    select anchors.node_id, anchors.node_id + offset_base.label_offset, false
+    from anchors
+    cross join offset_base
+    where anchors.verdict = 'floating'
+
+),
+
+edges as (
+
+    select * from {{ ref('int_identity_edges') }}
+
+),
+
+{#- only edges into a floating node can move a label -#}
+walk_edges as (
+
+    select edges.from_node_id as src, edges.to_node_id as dst
+    from edges
+    inner join seeds as target on edges.to_node_id = target.node_id and not target.is_fixed
+    inner join seeds as origin on edges.from_node_id = origin.node_id
+
+    union all
+
+    select edges.to_node_id, edges.from_node_id
+    from edges
+    inner join seeds as target on edges.from_node_id = target.node_id and not target.is_fixed
+    inner join seeds as origin on edges.to_node_id = origin.node_id
+
+),
+
+{{ customer_segments.label_propagation_ctes('seeds', 'walk_edges', rounds, 'walk_round') }},
+
+final_labels as (
+
+    select * from walk_round_{{ rounds }}
+
+),
+
+unsettled as (
+
+    select distinct walk_edges.dst as node_id
+    from walk_edges
+    inner join final_labels as origin on walk_edges.src = origin.node_id
+    inner join final_labels as target on walk_edges.dst = target.node_id
+    where origin.label < target.label
+
+),
+
+final as (
+
+    select
+        final_labels.node_id,
+        final_labels.label as component_id,
+        final_labels.label <= offset_base.label_offset as has_user_id,
+        unsettled.node_id is null as is_converged
+
+    from final_labels
+    cross join offset_base
+    left join unsettled
+        on final_labels.node_id = unsettled.node_id
+
+)
+
+select * from final

@@ -1,0 +1,188 @@
+{#-
+  One row per identifier that belongs to a person, with the person's stable id.
+
+  A component's root is its earliest-seen identifier (ties: type, then value);
+  a new person's id is a hash of its root (macro person_id_from_root), so the
+  same data gives the same ids in a fresh database.
+  Across builds this model reads its own previous state ({{ "{{ this }}" }}):
+  - a person keeps its id when new identifiers join it;
+  - when people merge, the surviving id is the one of the person seen first
+    (earliest first_seen_at of the identifiers it held; ties: smallest id);
+  - when a person splits (a guard rail now rejects a link), its id stays with
+    the part that holds its earliest-seen identifier; the other part gets a new id.
+  previous_person_id says where each identifier was before this build;
+  identity_person_merges logs every change of id.
+-#}
+{{ customer_segments.after_quality_gate() }}
+
+{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none %}
+
+with
+
+components as (
+
+    select * from {{ ref('int_identity_components') }}
+
+),
+
+nodes as (
+
+    select * from {{ ref('int_identity_nodes') }}
+
+),
+
+members as (
+
+    select
+        components.component_id,
+        nodes.node_id,
+        nodes.identifier_type,
+        nodes.identifier_value,
+        nodes.first_seen_at,
+        nodes.last_seen_at,
+        row_number() over (
+            partition by components.component_id
+            order by nodes.first_seen_at, nodes.identifier_type, nodes.identifier_value
+        ) as seen_rank
+
+    from components
+    inner join nodes
+        on components.node_id = nodes.node_id
+
+),
+
+roots as (
+
+    select
+        component_id,
+        identifier_type || ':' || identifier_value as root
+    from members
+    where seen_rank = 1
+
+),
+
+previous_ids as (
+
+    {%- if previous is not none %}
+    select identifier_type, identifier_value, person_id
+    from {{ this }}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as identifier_type,
+        cast(null as {{ dbt.type_string() }}) as identifier_value,
+        cast(null as {{ dbt.type_string() }}) as person_id
+    where 1 = 0
+    {%- endif %}
+
+),
+
+members_before as (
+
+    select
+        members.*,
+        previous_ids.person_id as previous_person_id
+
+    from members
+    left join previous_ids
+        on members.identifier_type = previous_ids.identifier_type
+        and members.identifier_value = previous_ids.identifier_value
+
+),
+
+{#- each previous person's home: the component that now holds its earliest-seen identifier -#}
+previous_people as (
+
+    select
+        previous_person_id,
+        component_id as home_component_id,
+        first_seen_at as person_first_seen_at,
+        row_number() over (
+            partition by previous_person_id
+            order by first_seen_at, identifier_type, identifier_value
+        ) as seen_rank
+
+    from members_before
+    where previous_person_id is not null
+
+),
+
+survivors as (
+
+    select
+        home_component_id as component_id,
+        previous_person_id as person_id,
+        row_number() over (
+            partition by home_component_id
+            order by person_first_seen_at, previous_person_id
+        ) as survivor_rank
+
+    from previous_people
+    where seen_rank = 1
+
+),
+
+kept_ids as (
+
+    select component_id, person_id from survivors where survivor_rank = 1
+
+),
+
+new_ids as (
+
+    select
+        roots.component_id,
+        {{ customer_segments.person_id_from_root('roots.root') }} as root_person_id,
+        {{ customer_segments.person_id_from_root("roots.root || '|split'") }} as split_person_id
+
+    from roots
+    left join kept_ids
+        on roots.component_id = kept_ids.component_id
+    where kept_ids.component_id is null
+
+),
+
+taken_ids as (
+
+    select distinct previous_person_id as person_id from members_before where previous_person_id is not null
+
+),
+
+person_ids as (
+
+    select component_id, person_id, 'kept' as id_origin from kept_ids
+
+    union all
+
+    select
+        new_ids.component_id,
+        case when taken_ids.person_id is null then new_ids.root_person_id else new_ids.split_person_id end,
+        'new'
+    from new_ids
+    left join taken_ids
+        on new_ids.root_person_id = taken_ids.person_id
+
+),
+
+final as (
+
+    select
+        person_ids.person_id,
+        members_before.identifier_type,
+        members_before.identifier_value,
+        members_before.node_id,
+        members_before.component_id,
+        roots.root,
+        members_before.first_seen_at,
+        members_before.last_seen_at,
+        members_before.previous_person_id,
+        person_ids.id_origin
+
+    from members_before
+    inner join person_ids
+        on members_before.component_id = person_ids.component_id
+    inner join roots
+        on members_before.component_id = roots.component_id
+
+)
+
+select * from final
