@@ -398,6 +398,8 @@ def test_parquet_and_gzip_outputs_are_readable(tmp_path, fmt, gzip, pattern):
     (["--events", "-5"], "--events must be a positive"),
     (["--end", "soon"], "--end must be a date"),
     (["--seed", "-1"], "--seed must be"),
+    (["--people", "10"], "--people must be a whole number of at least"),
+    (["--people", "-3"], "--people must be a whole number of at least"),
 ])
 def test_cli_bad_arguments_give_a_message_not_a_traceback(tmp_path, arguments, message):
     done = subprocess.run(
@@ -407,6 +409,15 @@ def test_cli_bad_arguments_give_a_message_not_a_traceback(tmp_path, arguments, m
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_people_can_be_set_apart_from_events(tmp_path):
+    """Big identity graphs need many people with few events each (the identity benchmark)."""
+    manifest = generate(tmp_path / "raw", tmp_path / "truth", events=2_000, people=600, seed=5, progress=False)
+    assert manifest["people"] == 600
+    assert len(read_csv(tmp_path / "truth" / "people.csv")) == 600
+    with pytest.raises(GenerateError, match="--people must be"):
+        generate(tmp_path / "raw", tmp_path / "truth", events=2_000, people=True, progress=False)
 
 
 def test_cli_unwritable_folder_is_a_clear_error(tmp_path):

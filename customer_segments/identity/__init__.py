@@ -1,0 +1,1 @@
+"""Identity-graph helpers outside dbt: accuracy of the stitched people against a generator's ground truth."""
