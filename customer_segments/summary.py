@@ -56,6 +56,17 @@ def render(database: Path) -> str:
             ).fetchall()
             stage_text = ", ".join(f"{stage} {count:,}" for stage, count in stages)
             lines.append(f"People: {people:,} from {identifiers:,} identifiers ({stage_text}).")
+            if _table_exists(connection, "identity_rejected_edges"):
+                refused = connection.execute(
+                    "select reason, count(*) from identity_rejected_edges group by 1 order by 2 desc, 1"
+                ).fetchall()
+                accounts = connection.execute(
+                    "select account_link_method, count(*) from people where account_id is not null group by 1 order by 2 desc"
+                ).fetchall()
+                refused_text = ", ".join(f"{reason} {count:,}" for reason, count in refused) or "none"
+                account_text = ", ".join(f"{method} {count:,}" for method, count in accounts) or "none"
+                lines.append(f"  identity links refused: {refused_text} (identity_rejected_edges)")
+                lines.append(f"  people in accounts: {account_text} (person_account_links)")
         if _table_exists(connection, "segments"):
             lines.append("Segments:")
             for segment_id, status, members in connection.execute(

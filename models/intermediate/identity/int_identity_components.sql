@@ -4,7 +4,8 @@
   person.
   - A user id is fixed to its user group; an anchored identifier is fixed to
     the user group it anchors to. Fixed nodes never move, so no walk can join
-    two user groups (identity_max_user_ids_per_person = 1).
+    two user groups (the only joins of user ids are made, within
+    identity_max_user_ids_per_person, in int_identity_user_groups).
   - A floating identifier (never seen with a user id directly) takes the smallest
     label among itself and its neighbours, round after round
     (macro label_propagation_ctes): it joins the user group it is connected to,
