@@ -51,8 +51,8 @@ def merges(space: Workspace) -> list[tuple]:
     return space.query("select old_person_id, new_person_id, change from identity_person_merges order by 1, 2")
 
 
-def build(space: Workspace) -> None:
-    run = space.dbt("build", "--vars", "{as_of: '2026-10-31 23:59:59'}")
+def build(space: Workspace, *extra: str) -> None:
+    run = space.dbt("build", "--vars", "{as_of: '2026-10-31 23:59:59'}", *extra)
     assert run.returncode == 0, run.output[-5000:]
 
 
@@ -74,7 +74,9 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     fresh = Workspace(tmp_path_factory.mktemp("stability_fresh"))
     shutil.copytree(space.raw, fresh.raw, dirs_exist_ok=True)
     build(fresh)
+    build(space, "--full-refresh")  # forgets the history
     return {"first": first, "second": second, "third": third, "fresh": person_ids(fresh),
+            "refreshed": person_ids(space), "refreshed_merges": merges(space),
             "first_merges": first_merges, "second_merges": second_merges, "third_merges": third_merges}
 
 
@@ -120,3 +122,8 @@ def test_a_fresh_database_gives_the_same_ids_except_where_history_kept_one(build
     # the incremental history kept the id c already had
     assert differ == {C, C_USER, C_DEVICE}
     assert len({fresh[key] for key in differ}) == 1
+
+
+def test_full_refresh_forgets_the_history(builds):
+    assert builds["refreshed"] == builds["fresh"]
+    assert builds["refreshed_merges"] == []

@@ -11,11 +11,12 @@
   - when a person splits (a guard rail now rejects a link), its id stays with
     the part that holds its earliest-seen identifier; the other part gets a new id.
   previous_person_id says where each identifier was before this build;
-  identity_person_merges logs every change of id.
+  identity_person_merges logs every change of id. --full-refresh starts over.
 -#}
 {{ customer_segments.after_quality_gate() }}
 
-{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none %}
+{#- `dbt build --full-refresh` forgets the previous ids: every person gets the id of its root again. -#}
+{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute and not flags.FULL_REFRESH else none %}
 
 with
 
