@@ -4,7 +4,8 @@
   A component's root is its earliest-seen identifier (ties: type, then value);
   a new person's id is a hash of its root (macro person_id_from_root), so the
   same data gives the same ids in a fresh database.
-  Across builds this model reads its own previous state ({{ "{{ this }}" }}):
+  Across builds this model reads its own previous state ({{ "{{ this }}" }}; on Spark a
+  copy the pre-hook makes, macro identity_previous_ids):
   - a person keeps its id when new identifiers join it;
   - when people merge, the surviving id is the one of the person seen first
     (earliest first_seen_at of the identifiers it held; ties: smallest id);
@@ -13,10 +14,11 @@
   previous_person_id says where each identifier was before this build;
   identity_person_merges logs every change of id. --full-refresh starts over.
 -#}
+{{ config(pre_hook="{{ customer_segments.keep_identity_previous_ids(this) }}") }}
 {{ customer_segments.after_quality_gate() }}
 
 {#- `dbt build --full-refresh` forgets the previous ids: every person gets the id of its root again. -#}
-{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute and not flags.FULL_REFRESH else none %}
+{%- set previous = customer_segments.identity_previous_ids(this) if execute and not flags.FULL_REFRESH else none %}
 
 with
 
@@ -66,7 +68,7 @@ previous_ids as (
 
     {%- if previous is not none %}
     select identifier_type, identifier_value, person_id
-    from {{ this }}
+    from {{ previous }}
     {%- else %}
     select
         cast(null as {{ dbt.type_string() }}) as identifier_type,
