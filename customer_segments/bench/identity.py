@@ -25,6 +25,7 @@ component.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -32,13 +33,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from customer_segments.generate import GenerateError, generate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GRAPH_MODELS = [
@@ -58,37 +57,39 @@ class BenchError(RuntimeError):
     """A step failed; the message says which and where its log is."""
 
 
+class UsageError(BenchError):
+    """Bad arguments; the message (or the generator's, printed above) says what to change."""
+
+
 def _progress(message: str) -> None:
     print(f"[bench-identity] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
 class Measured:
-    """One child process: how long it ran and its peak resident memory."""
+    """One child process: how it ended, how long it ran and its own peak resident memory."""
 
     returncode: int
     wall_seconds: float
+    cpu_seconds: float  # user + system: less sensitive than wall time to other work on the machine
     peak_rss_bytes: int
 
 
 def measure(command: list[str], *, env: dict[str, str], log: Path, stdout: Path | None = None) -> Measured:
-    """Run `command` with its output appended to `log` (stdout to `stdout` if given).
+    """Run `command` through customer_segments.bench.measure, output appended to `log` (stdout to `stdout` if given).
 
-    Peak RSS is the child's own: wait4 on that one pid, not getrusage(RUSAGE_CHILDREN),
-    which keeps the maximum over every child this process ever waited for.
+    The small measuring process forks the command, so its peak RSS is not floored
+    at this process's size (see that module), and wait4 gives that one child's usage.
     """
+    report = log.with_name(log.name + ".measure.json")
+    report.unlink(missing_ok=True)
+    wrapper = [sys.executable, "-m", "customer_segments.bench.measure", str(report), "--", *command]
     with log.open("ab") as errors, (stdout.open("wb") if stdout else log.open("ab")) as output:
-        started = time.perf_counter()
-        child = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
-        try:
-            _pid, status, usage = os.wait4(child.pid, 0)
-        except BaseException:
-            child.kill()
-            child.wait()
-            raise
-        wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; tell Popen
-    return Measured(child.returncode, wall, usage.ru_maxrss * 1024)  # Linux reports KiB
+        done = subprocess.run(wrapper, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
+    if done.returncode != 0 or not report.exists():
+        raise BenchError(f"could not run {command[0]} (exit {done.returncode}); see {log}")
+    result = json.loads(report.read_text())
+    return Measured(result["returncode"], result["wall_seconds"], result["cpu_seconds"], result["peak_rss_bytes"])
 
 
 @dataclass
@@ -138,7 +139,15 @@ def _dbt_executable() -> str:
 def prepare(space: Workspace, people: int, events: int, seed: int) -> dict:
     """Generate the data and build everything the graph models read, plus one untimed build of them."""
     _progress(f"generating {people:,} people with {events:,} events (seed {seed}) into {space.raw}")
-    manifest = generate(space.raw, space.truth, events=events, seed=seed, people=people, progress=True)
+    # in a child process: the generator's memory goes away with it instead of staying in this one
+    generator = [sys.executable, "-m", "customer_segments.generate", "--out", str(space.raw), "--truth", str(space.truth),
+                 "--events", str(events), "--people", str(people), "--seed", str(seed)]
+    done = subprocess.run(generator, cwd=REPO_ROOT, env=space.env(), stdin=subprocess.DEVNULL)
+    if done.returncode == 2:
+        raise UsageError("the generator refused the arguments (see its message above)")
+    if done.returncode != 0:
+        raise BenchError(f"generating the data failed (exit {done.returncode})")
+    manifest = json.loads((space.truth / "manifest.json").read_text())
     _progress("dbt seed")
     space.dbt("seed")
     _progress("dbt run --select +int_identity_person_ids (warm-up: staging, quality gate, identity graph; untimed)")
@@ -147,8 +156,19 @@ def prepare(space: Workspace, people: int, events: int, seed: int) -> dict:
     return manifest
 
 
+def sql_fingerprint() -> str:
+    """A hash of the project's SQL and config, so a run can tell when the code under test changed mid-benchmark."""
+    digest = hashlib.sha256()
+    files = [REPO_ROOT / "dbt_project.yml", *sorted((REPO_ROOT / "models").rglob("*")), *sorted((REPO_ROOT / "macros").rglob("*"))]
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def run_graph_models(space: Workspace) -> dict:
     """One timed `dbt run` of exactly the graph models."""
+    fingerprint = sql_fingerprint()
     done = space.dbt("run", "--select", *GRAPH_MODELS)
     results = json.loads((space.target / "run_results.json").read_text())["results"]
     per_model = {result["unique_id"].rsplit(".", 1)[-1]: float(result["execution_time"]) for result in results}
@@ -158,7 +178,9 @@ def run_graph_models(space: Workspace) -> dict:
         "model_seconds": sum(per_model.values()),
         "per_model_seconds": per_model,
         "wall_seconds": done.wall_seconds,
+        "cpu_seconds": done.cpu_seconds,
         "peak_rss_bytes": done.peak_rss_bytes,
+        "sql_fingerprint": fingerprint,
     }
 
 
@@ -174,6 +196,7 @@ def run_reference(space: Workspace, labels: Path | None = None) -> dict:
         raise BenchError(f"the reference failed (exit {done.returncode}); end of {log}:\n{tail}")
     result = json.loads(out.read_text())
     result["process_wall_seconds"] = done.wall_seconds
+    result["process_cpu_seconds"] = done.cpu_seconds
     result["process_peak_rss_bytes"] = done.peak_rss_bytes
     return result
 
@@ -238,6 +261,7 @@ def summarize(config: dict, manifest: dict, graph_runs: list[dict], reference_ru
             **{key: counts[key] for key in ("edges", "nodes", "nodes_in_edges", "people", "people_in_edges", "largest_component")},
             "model_seconds": model_s,
             "wall_seconds": wall_s,
+            "cpu_seconds": median(graph_runs, "cpu_seconds"),
             "per_model_seconds": {model: statistics.median(run["per_model_seconds"][model] for run in graph_runs) for model in GRAPH_MODELS},
             "peak_rss_bytes": max(run["peak_rss_bytes"] for run in graph_runs),
             "runs": graph_runs,
@@ -246,6 +270,7 @@ def summarize(config: dict, manifest: dict, graph_runs: list[dict], reference_ru
             **{key: reference[key] for key in ("edges", "nodes", "people", "largest_component")},
             "seconds": reference_s,
             "process_wall_seconds": median(reference_runs, "process_wall_seconds"),
+            "process_cpu_seconds": median(reference_runs, "process_cpu_seconds"),
             "breakdown_seconds": {part: median(reference_runs, f"{part}_seconds") for part in ("read", "factorize", "components")},
             "peak_rss_bytes": max(run["peak_rss_bytes"] for run in reference_runs),
             "process_peak_rss_bytes": max(run["process_peak_rss_bytes"] for run in reference_runs),
@@ -254,6 +279,7 @@ def summarize(config: dict, manifest: dict, graph_runs: list[dict], reference_ru
         "ratio": {
             "models_to_reference": model_s / reference_s,
             "dbt_wall_to_reference": wall_s / reference_s,
+            "dbt_cpu_to_reference_cpu": median(graph_runs, "cpu_seconds") / median(reference_runs, "process_cpu_seconds"),
             "target": TARGET_RATIO,
             "within_target": model_s / reference_s <= TARGET_RATIO,
         },
@@ -263,6 +289,7 @@ def summarize(config: dict, manifest: dict, graph_runs: list[dict], reference_ru
             "people_across_reference_components": counts["people_across_reference_components"],
             "reference_components_split": counts["reference_components_split"],
             "sql_people_within_reference_components": counts["people_across_reference_components"] == 0,
+            "sql_unchanged_between_runs": len({run["sql_fingerprint"] for run in graph_runs}) == 1,
         },
     }
 
@@ -284,6 +311,7 @@ def render(result: dict) -> str:
         ("largest person (identifiers)", f"{sql['largest_component']:,}", f"{ref['largest_component']:,}"),
         ("time: graph build, median", f"{sql['model_seconds']:.2f} s (sum of 6 models)", f"{ref['seconds']:.2f} s (read+factorize+cc)"),
         ("time: process wall, median", f"{sql['wall_seconds']:.2f} s (dbt run)", f"{ref['process_wall_seconds']:.2f} s (python)"),
+        ("time: process CPU, median", f"{sql['cpu_seconds']:.2f} s (dbt run)", f"{ref['process_cpu_seconds']:.2f} s (python)"),
         ("peak RSS, max of runs", _gib(sql["peak_rss_bytes"]), f"{_gib(ref['peak_rss_bytes'])} (process {_gib(ref['process_peak_rss_bytes'])})"),
     ]
     width = [max(len(row[column]) for row in rows) for column in range(3)]
@@ -296,6 +324,8 @@ def render(result: dict) -> str:
         f"ratio  graph models / reference: {ratio['models_to_reference']:.2f}x   "
         f"(target: within {ratio['target']:g}x -> {'met' if ratio['within_target'] else 'NOT met'})",
         f"ratio  dbt wall / reference:     {ratio['dbt_wall_to_reference']:.2f}x",
+        f"ratio  dbt CPU / reference CPU:  {ratio['dbt_cpu_to_reference_cpu']:.2f}x   "
+        f"(whole processes; DuckDB may use all {config['cpu_count']} cores, scipy uses one)",
         "per model, median s: " + ", ".join(f"{model.removeprefix('int_identity_')} {seconds:.2f}" for model, seconds in sql["per_model_seconds"].items()),
         "reference, median s: " + ", ".join(f"{part} {seconds:.2f}" for part, seconds in ref["breakdown_seconds"].items()),
         f"sanity: same edges: {'yes' if sanity['edges_agree'] else 'NO'}; same nodes in edges: {'yes' if sanity['nodes_in_edges_agree'] else 'NO'}; "
@@ -304,6 +334,8 @@ def render(result: dict) -> str:
         f"        reference components the guard rails split into several people: {sanity['reference_components_split']:,} "
         "(expected: the SQL graph cuts shared and junk identifiers and never merges two user ids)",
     ]
+    if not sanity["sql_unchanged_between_runs"]:
+        lines.append("WARNING: models/ or macros/ changed between the timed runs; the runs measured different SQL")
     return "\n".join(lines)
 
 
@@ -351,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.runs < 1:
         parser.error("--runs must be at least 1")
+    if options.people < 1 or (options.events is not None and options.events < 1):
+        parser.error("--people and --events must be positive")
     events = options.events if options.events is not None else EVENTS_PER_PERSON * options.people
 
     try:
@@ -360,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = bench(options.people, events, options.seed, options.runs, root)
-    except GenerateError as problem:
+    except UsageError as problem:
         print(f"bench-identity: {problem}", file=sys.stderr)
         return 2
     except BenchError as problem:

@@ -39,7 +39,8 @@ def test_benchmark_runs_end_to_end_on_a_tiny_graph(tmp_path: Path):
     assert sql["people"] > 0 and reference["people"] > 0
     assert len(sql["runs"]) == len(reference["runs"]) == 2
     assert set(sql["per_model_seconds"]) == set(GRAPH_MODELS)
-    for seconds in (sql["model_seconds"], sql["wall_seconds"], reference["seconds"], reference["process_wall_seconds"]):
+    for seconds in (sql["model_seconds"], sql["wall_seconds"], sql["cpu_seconds"], reference["seconds"],
+                    reference["process_wall_seconds"], reference["process_cpu_seconds"]):
         assert seconds > 0
     assert sql["wall_seconds"] > sql["model_seconds"]
     assert sql["peak_rss_bytes"] > 0 and reference["peak_rss_bytes"] > 0

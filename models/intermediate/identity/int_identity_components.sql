@@ -84,11 +84,38 @@ walk_edges as (
 
 ),
 
-{{ customer_segments.label_propagation_ctes('seeds', 'walk_edges', rounds, 'walk_round') }},
+{#-
+  Only floating nodes move, so the walk runs on them and on the fixed nodes next to
+  them (a few % of the graph), not on every node every round; the other fixed nodes
+  keep their seed label. Round for round the same labels as a walk over all nodes.
+-#}
+walk_nodes as (
+
+    select node_id from seeds where not is_fixed
+
+    union
+
+    select src from walk_edges
+
+),
+
+walk_seeds as (
+
+    select seeds.node_id, seeds.label, seeds.is_fixed
+    from seeds
+    inner join walk_nodes on seeds.node_id = walk_nodes.node_id
+
+),
+
+{{ customer_segments.label_propagation_ctes('walk_seeds', 'walk_edges', rounds, 'walk_round') }},
 
 final_labels as (
 
-    select * from walk_round_{{ rounds }}
+    select node_id, label from seeds where is_fixed
+
+    union all
+
+    select node_id, label from walk_round_{{ rounds }} where not is_fixed
 
 ),
 

@@ -60,9 +60,11 @@ links as (
 
 ),
 
+{#- only user ids in an alias link can change group; every other one is its own group -#}
 seeds as (
 
-    select node_id, node_id as label, false as is_fixed from nodes
+    select distinct src as node_id, src as label, false as is_fixed
+    from links
 
 ),
 
@@ -79,11 +81,11 @@ alias_groups as (
     select
         nodes.node_id,
         nodes.identifier_value as user_id,
-        groups.label as alias_group_id,
+        coalesce(groups.label, nodes.node_id) as alias_group_id,
         retired.node_id is not null as is_retired
 
     from nodes
-    inner join alias_round_{{ var('identity_max_iterations') }} as groups
+    left join alias_round_{{ var('identity_max_iterations') }} as groups
         on nodes.node_id = groups.node_id
     left join retired
         on nodes.node_id = retired.node_id
