@@ -145,3 +145,47 @@ def fit_gamma_gamma(x, monetary_value, min_customers: int = 20) -> GammaGamma:
         raise FitError(f"Gamma-Gamma fit did not converge: {result.message}")
     p, q, v = np.exp(result.x)
     return GammaGamma(p=float(p), q=float(q), v=float(v * scale), log_likelihood=float(-result.fun), customers=int(x.size))
+
+
+PREDICTION_COLUMNS = ["person_id", "p_alive", "expected_purchases", "expected_spend", "fit_status"]
+
+
+def predict(history, horizon_days: float, min_customers: int = 50):
+    """Per person of a purchase history (purchase_history.summarize): P(alive), expected purchases in the
+    next `horizon_days`, and expected spend in that time (expected purchases x Gamma-Gamma mean spend).
+
+    Returns a pandas DataFrame with PREDICTION_COLUMNS. When the data cannot support a fit (too few
+    buyers, no repeat purchases) the predictions are null and `fit_status` says why, so a build on a
+    small or new shop still succeeds and tells the user.
+    """
+    import pandas as pd
+
+    if history is None or len(history) == 0:
+        return pd.DataFrame({"person_id": pd.Series(dtype="string"), "p_alive": pd.Series(dtype="float64"),
+                             "expected_purchases": pd.Series(dtype="float64"), "expected_spend": pd.Series(dtype="float64"),
+                             "fit_status": pd.Series(dtype="string")})
+    x = history["frequency"].to_numpy(dtype=float)
+    t_x = history["recency_days"].to_numpy(dtype=float)
+    T = history["t_days"].to_numpy(dtype=float)
+    frame = pd.DataFrame({"person_id": history["person_id"].to_numpy()})
+    try:
+        model = fit_bgnbd(x, t_x, T, min_customers=min_customers)
+    except FitError as problem:
+        frame["p_alive"] = np.nan
+        frame["expected_purchases"] = np.nan
+        frame["expected_spend"] = np.nan
+        frame["fit_status"] = f"not fitted: {problem}"
+        return frame[PREDICTION_COLUMNS]
+    frame["p_alive"] = model.p_alive(x, t_x, T)
+    frame["expected_purchases"] = model.expected_purchases(horizon_days, x, t_x, T)
+    status = (f"BG/NBD r={model.r:.4g} alpha={model.alpha:.4g} a={model.a:.4g} b={model.b:.4g} "
+              f"on {model.customers} buyers")
+    try:
+        spend = fit_gamma_gamma(x, history["monetary_value"].to_numpy(dtype=float), min_customers=min(20, min_customers))
+        frame["expected_spend"] = frame["expected_purchases"] * spend.expected_spend(x, history["monetary_value"].to_numpy(dtype=float))
+        status += f"; Gamma-Gamma p={spend.p:.4g} q={spend.q:.4g} v={spend.v:.4g}"
+    except FitError as problem:
+        frame["expected_spend"] = np.nan
+        status += f"; spend not fitted: {problem}"
+    frame["fit_status"] = status
+    return frame[PREDICTION_COLUMNS]

@@ -102,5 +102,17 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     return DemoBuild(space, manifest, build)
 
 
+@pytest.fixture(scope="session")
+def demo_200k(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """What bin/demo builds: 200k events, seed 42, every fault and trap (session-wide)."""
+    from customer_segments.generate import generate
+
+    space = Workspace(tmp_path_factory.mktemp("demo_200k"))
+    generate(space.raw, space.truth, events=200_000, seed=42, progress=False)
+    run = space.dbt("build")
+    assert run.returncode == 0, run.output[-5000:]
+    return space
+
+
 def read_manifest(truth: Path) -> dict:
     return json.loads((truth / "manifest.json").read_text())

@@ -115,3 +115,28 @@ def test_fit_refuses_unusable_data_with_a_clear_message():
         fit_bgnbd([0] * 30, [0.0] * 30, [10.0] * 30)
     with pytest.raises(FitError, match="repeat customers"):
         fit_gamma_gamma([0, 1], [0.0, 5.0])
+
+
+def test_predict_on_too_few_buyers_gives_nulls_and_says_why():
+    from customer_segments.scoring.bgnbd import predict
+
+    history = pd.DataFrame({"person_id": ["p1", "p2"], "frequency": [1, 0], "recency_days": [10.0, 0.0],
+                            "t_days": [30.0, 5.0], "monetary_value": [20.0, 0.0]})
+    out = predict(history, horizon_days=90, min_customers=50)
+    assert list(out["person_id"]) == ["p1", "p2"]
+    assert out["p_alive"].isna().all() and out["expected_purchases"].isna().all()
+    assert out["fit_status"].str.startswith("not fitted: BG/NBD needs at least 50 customers").all()
+    assert len(predict(history.iloc[0:0], horizon_days=90)) == 0
+
+
+def test_predict_on_cdnow_gives_probabilities_and_spend():
+    from customer_segments.scoring.bgnbd import predict
+
+    data = pd.read_csv(cdnow("cdnow_customers_summary_with_transactions.csv"))
+    history = pd.DataFrame({"person_id": data["ID"].astype(str), "frequency": data["x"], "recency_days": data["t_x"],
+                            "t_days": data["T"], "monetary_value": data["zbar"]})
+    out = predict(history, horizon_days=39)
+    assert out["p_alive"].between(0, 1).all()
+    assert (out["expected_purchases"] >= 0).all() and (out["expected_spend"] >= 0).all()
+    assert out.loc[history["frequency"] == 0, "p_alive"].eq(1.0).all()  # BG/NBD's convention
+    assert "Gamma-Gamma" in out["fit_status"].iloc[0]

@@ -14,18 +14,12 @@ import pytest
 from customer_segments.identity.accuracy import measure
 from tests.python.conftest import Workspace
 
-DEMO_EVENTS, DEMO_SEED = 200_000, 42  # what bin/demo builds
+DEMO_EVENTS = 200_000  # what bin/demo builds (fixture demo_200k)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from customer_segments.generate import generate
-
-    space = Workspace(tmp_path_factory.mktemp("identity_demo"))
-    generate(space.raw, space.truth, events=DEMO_EVENTS, seed=DEMO_SEED, progress=False)
-    run = space.dbt("build")
-    assert run.returncode == 0, run.output[-5000:]
-    return space
+def demo(demo_200k: Workspace) -> Workspace:
+    return demo_200k
 
 
 @pytest.fixture(scope="module")

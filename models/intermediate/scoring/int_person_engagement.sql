@@ -1,32 +1,27 @@
 {#-
-  Recency-weighted engagement and intent per person:
-  score = sum(weight * 2 ^ (-age_days / half_life_days)) over events up to as_of,
-  with weight and half-life per canonical event from the event_taxonomy seed.
+  Recency-weighted engagement and intent per person, from daily activity
+  (int_activity_daily, built incrementally; no rescan of raw history):
+  score = sum(events * weight * 2 ^ (-age_days / half_life_days)) over the days
+  up to as_of, age_days = whole days from the activity's day to as_of's day,
+  weight and half-life per canonical event from the event_taxonomy seed.
   Intent sums only the events the seed marks is_intent. Email opens and clicks
   count (Email_Opened, Email_Clicked); other email events do not.
+  A day's activity belongs to the person of its user id, else of its anonymous
+  id, else of its email (the same rule as int_events_attributed).
 -#}
 {{ customer_segments.after_quality_gate() }}
 
 with
 
-events as (
+activity as (
 
-    select person_id, canonical_event, event_at
-    from {{ ref('int_events_attributed') }}
-    where person_id is not null
-
-),
-
-email_events as (
-
-    select * from {{ ref('int_email_events_deduplicated') }}
+    select * from {{ ref('int_activity_daily') }}
 
 ),
 
 identifiers as (
 
     select * from {{ ref('int_identity_person_ids') }}
-    where identifier_type = 'email'
 
 ),
 
@@ -42,43 +37,43 @@ build as (
 
 ),
 
-email_activity as (
+attributed as (
 
     select
-        identifiers.person_id,
-        case email_events.event_type when 'open' then 'Email_Opened' else 'Email_Clicked' end as canonical_event,
-        email_events.occurred_at as event_at
+        coalesce(by_user.person_id, by_anonymous.person_id, by_email.person_id) as person_id,
+        activity.canonical_event,
+        activity.activity_date,
+        activity.events
 
-    from email_events
-    inner join identifiers
-        on email_events.email = identifiers.identifier_value
-    where email_events.event_type in ('open', 'click')
-
-),
-
-activity as (
-
-    select * from events
-    union all
-    select * from email_activity
+    from activity
+    left join identifiers as by_user
+        on by_user.identifier_type = 'user_id'
+        and activity.user_id = by_user.identifier_value
+    left join identifiers as by_anonymous
+        on by_anonymous.identifier_type = 'anonymous_id'
+        and activity.anonymous_id = by_anonymous.identifier_value
+    left join identifiers as by_email
+        on by_email.identifier_type = 'email'
+        and activity.email = by_email.identifier_value
 
 ),
 
 decayed as (
 
     select
-        activity.person_id,
+        attributed.person_id,
         taxonomy.is_intent,
-        taxonomy.weight * power(
+        attributed.events * taxonomy.weight * power(
             2.0,
-            -1.0 * {{ dbt.datediff('activity.event_at', 'build.as_of', 'second') }} / (86400.0 * taxonomy.half_life_days)
+            -1.0 * {{ dbt.datediff('attributed.activity_date', 'cast(build.as_of as date)', 'day') }} / taxonomy.half_life_days
         ) as decayed_weight
 
-    from activity
+    from attributed
     inner join taxonomy
-        on activity.canonical_event = taxonomy.canonical_event
+        on attributed.canonical_event = taxonomy.canonical_event
     cross join build
-    where activity.event_at <= build.as_of
+    where attributed.person_id is not null
+        and attributed.activity_date <= cast(build.as_of as date)
 
 ),
 

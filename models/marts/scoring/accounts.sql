@@ -1,4 +1,11 @@
-{#- CONTRACT accounts: one row per CRM account, with firmographics and fit_score (null until the ICP rules land). -#}
+{#-
+  CONTRACT accounts: one row per CRM account, with firmographics and fit_score.
+  fit_score (0-100) comes from the ICP rules in seed icp_rules: per attribute
+  (industry, employee_count, annual_revenue, country) the best-scoring matching
+  rule counts, and the attributes add up (capped at 100). Text rules match
+  case-insensitively; numeric rules match min_value <= value <= max_value
+  (an empty bound is open). An unknown attribute value scores 0 for it.
+-#}
 {{ customer_segments.after_quality_gate() }}
 
 with
@@ -9,19 +16,56 @@ accounts as (
 
 ),
 
+rules as (
+
+    select * from {{ ref('icp_rules') }}
+
+),
+
+matches as (
+
+    select
+        accounts.account_id,
+        rules.attribute,
+        max(rules.points) as points
+
+    from accounts
+    inner join rules
+        on (rules.attribute = 'industry' and lower(accounts.industry) = lower(rules.text_value))
+        or (rules.attribute = 'country' and lower(accounts.country) = lower(rules.text_value))
+        or (rules.attribute = 'employee_count'
+            and accounts.employee_count >= coalesce(rules.min_value, accounts.employee_count)
+            and accounts.employee_count <= coalesce(rules.max_value, accounts.employee_count))
+        or (rules.attribute = 'annual_revenue'
+            and accounts.annual_revenue >= coalesce(rules.min_value, accounts.annual_revenue)
+            and accounts.annual_revenue <= coalesce(rules.max_value, accounts.annual_revenue))
+    group by 1, 2
+
+),
+
+fit as (
+
+    select account_id, sum(points) as points
+    from matches
+    group by 1
+
+),
+
 final as (
 
     select
-        account_id,
-        account_name,
-        domain,
-        industry,
-        employee_count,
-        annual_revenue,
-        country,
-        cast(null as double) as fit_score
+        accounts.account_id,
+        accounts.account_name,
+        accounts.domain,
+        accounts.industry,
+        accounts.employee_count,
+        accounts.annual_revenue,
+        accounts.country,
+        cast(least(coalesce(fit.points, 0), 100) as double) as fit_score
 
     from accounts
+    left join fit
+        on accounts.account_id = fit.account_id
 
 )
 

@@ -1,7 +1,9 @@
 {#-
-  CONTRACT person_scores: one row per person. RFM and the recency-weighted
-  scores are computed in SQL; p_alive and expected_purchases_90d are filled
-  by the predicted-purchases model (BG/NBD) and are null until it lands.
+  CONTRACT person_scores: one row per person. RFM, the recency-weighted scores
+  and the milestones are computed in SQL; p_alive, expected_purchases_90d and
+  expected_spend_90d come from the predicted-purchases Python model
+  (person_predictions, BG/NBD + Gamma-Gamma) on DuckDB, and are null for people
+  without purchases and on Spark (no Python models there).
 -#}
 
 with
@@ -21,6 +23,28 @@ rfm as (
 engagement as (
 
     select * from {{ ref('int_person_engagement') }}
+
+),
+
+milestones as (
+
+    select * from {{ ref('int_person_milestones') }}
+
+),
+
+predictions as (
+{%- if target.type == 'duckdb' %}
+
+    select person_id, p_alive, expected_purchases, expected_spend from {{ ref('person_predictions') }}
+{%- else %}
+
+    select
+        cast(null as {{ dbt.type_string() }}) as person_id,
+        cast(null as double) as p_alive,
+        cast(null as double) as expected_purchases,
+        cast(null as double) as expected_spend
+    where 1 = 0
+{%- endif %}
 
 ),
 
@@ -44,13 +68,18 @@ final as (
         coalesce(rfm.rfm_segment, 'No purchases') as rfm_segment,
         coalesce(engagement.engagement_score, 0) as engagement_score,
         coalesce(engagement.intent_score, 0) as intent_score,
-        cast(null as double) as p_alive,
-        cast(null as double) as expected_purchases_90d
+        predictions.p_alive,
+        predictions.expected_purchases as expected_purchases_90d,
+        predictions.expected_spend as expected_spend_90d,
+        coalesce(milestones.is_activated, false) as is_activated,
+        milestones.first_activation_at
 
     from people
     cross join build
     left join rfm on people.person_id = rfm.person_id
     left join engagement on people.person_id = engagement.person_id
+    left join milestones on people.person_id = milestones.person_id
+    left join predictions on people.person_id = predictions.person_id
 
 )
 
