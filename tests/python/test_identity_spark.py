@@ -25,18 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from customer_segments.bench.identity import GRAPH_MODELS
 from tests.python.conftest import REPO_ROOT, Workspace
 
 pytestmark = pytest.mark.spark
 
-IDENTITY_MODELS = [
-    "int_identity_nodes",
-    "int_identity_edges",
-    "int_identity_user_groups",
-    "int_identity_anchors",
-    "int_identity_components",
-    "int_identity_person_ids",
-]
+IDENTITY_MODELS = GRAPH_MODELS  # the six graph models, as the benchmark times them
 SEEDS = ["identity_junk_values", "identity_edge_sources"]
 SPARK_SCHEMA = "segments_spark_test"
 # Tiny data: a few shuffle partitions instead of 200, no web UI.
