@@ -1,58 +1,68 @@
 {#-
   CONTRACT segment_members: one row per (segment_id, entity_id) of every active
-  catalog segment. is_holdout marks a stable share (var holdout_share) of each
-  segment by hashing entity and segment with a salt (var holdout_salt).
-  Foundation pass: entered_at is this build's as_of; the segments issue keeps
-  it across builds.
+  catalog segment at this build's as_of. entered_at is when the current stay
+  began: the latest 'entered' change of segment_member_changes, so it survives
+  rebuilds and is reset only by an exit and a new entry. is_holdout marks the
+  stable control share (var holdout_share); reverse-ETL activates the rest.
+  is_primary marks, for each entity, its segment with the best (lowest)
+  catalog priority among its segments, for tools that act on one segment per
+  entity.
 -#}
 
 with
 
-build as (
+current_members as (
 
-    select * from {{ ref('int_build_context') }}
+    select * from {{ ref('int_segment_members_current') }}
 
 ),
 
-{% for model_name in customer_segments.segment_models() %}
-{%- set definition = customer_segments.segment_definition(model_name) %}
-{{ model_name }}_members as (
+changes as (
+
+    select * from {{ ref('segment_member_changes') }}
+
+),
+
+latest_entries as (
 
     select
-        '{{ definition.get("segment_id", model_name) }}' as segment_id,
-        '{{ definition.get("entity_type", "person") }}' as entity_type,
+        segment_id,
         entity_id,
-        score,
-        cast('{{ definition.get("last_reviewed_at", "1970-01-01") }}' as date) as last_reviewed_at,
-        '{{ definition.get("status", "draft") }}' as status
+        changed_at as entered_at
 
-    from {{ ref(model_name) }}
+    from (
+        select
+            segment_id,
+            entity_id,
+            changed_at,
+            row_number() over (partition by segment_id, entity_id order by recorded_at desc) as entry_rank
+        from changes
+        where change = 'entered'
+    ) as entries
+    where entry_rank = 1
 
-),
-{% endfor %}
-
-unioned as (
-{% for model_name in customer_segments.segment_models() %}
-    select * from {{ model_name }}_members
-    {% if not loop.last %}union all{% endif %}
-{% endfor %}
 ),
 
 final as (
 
     select
-        unioned.segment_id,
-        unioned.entity_type,
-        unioned.entity_id,
-        build.as_of as entered_at,
-        unioned.last_reviewed_at,
-        {{ customer_segments.stable_bucket("'" ~ var('holdout_salt') ~ "|' || unioned.segment_id || '|' || unioned.entity_id") }}
-            < {{ (var('holdout_share') * 10000) | int }} as is_holdout,
-        unioned.score
+        current_members.segment_id,
+        current_members.entity_type,
+        current_members.entity_id,
+        latest_entries.entered_at,
+        current_members.last_reviewed_at,
+        current_members.is_holdout,
+        current_members.score,
+        current_members.priority,
+        row_number() over (
+            partition by current_members.entity_type, current_members.entity_id
+            order by current_members.priority, current_members.segment_id
+        ) = 1 as is_primary
 
-    from unioned
-    cross join build
-    where unioned.status = 'active'
+    from current_members
+    left join latest_entries
+        on current_members.segment_id = latest_entries.segment_id
+        and current_members.entity_id = latest_entries.entity_id
 
 )
 

@@ -1,4 +1,10 @@
-{#- CONTRACT segments: one row per segment definition of the catalog, with its current member count. -#}
+{#-
+  CONTRACT segments: one row per segment definition of the catalog (every
+  model of macro segment_models(), whatever its status), with its current
+  member count. The definitions are the models' meta.segment, gathered by
+  macro segment_catalog(); definition_hash changes whenever a segment's SQL or
+  meta does.
+-#}
 
 with
 
@@ -9,26 +15,35 @@ members as (
 ),
 
 definitions as (
-{% for model_name in customer_segments.segment_models() %}
-    {%- set d = customer_segments.segment_definition(model_name) %}
+{%- for d in customer_segments.segment_catalog() %}
+
     select
-        '{{ d.get("segment_id", model_name) }}' as segment_id,
-        {{ customer_segments.sql_string(d.get("name", model_name)) }} as name,
-        '{{ d.get("entity_type", "person") }}' as entity_type,
-        {{ customer_segments.sql_string(d.get("owner", "")) }} as owner,
-        {{ customer_segments.sql_string(d.get("motion", "")) }} as motion,
-        {{ customer_segments.sql_string(d.get("measurement_plan", "")) }} as measurement_plan,
-        {{ d.get("review_cadence_days", 0) | int }} as review_cadence_days,
-        cast('{{ d.get("last_reviewed_at", "1970-01-01") }}' as date) as last_reviewed_at,
-        '{{ d.get("status", "draft") }}' as status,
-        '{{ model_name }}' as model_name
+        '{{ d.segment_id }}' as segment_id,
+        {{ customer_segments.sql_string(d.name) }} as name,
+        '{{ d.entity_type }}' as entity_type,
+        {{ customer_segments.sql_string(d.owner) }} as owner,
+        {{ customer_segments.sql_string(d.motion) }} as motion,
+        {{ customer_segments.sql_string(d.measurement_plan) }} as measurement_plan,
+        {{ d.review_cadence_days }} as review_cadence_days,
+        cast('{{ d.last_reviewed_at }}' as date) as last_reviewed_at,
+        '{{ d.status }}' as status,
+        {{ d.priority }} as priority,
+        {{ customer_segments.sql_string(d.goal) }} as goal,
+        {{ d.high_value_micro_segment }} as high_value_micro_segment,
+        '{{ d.model_name }}' as model_name,
+        '{{ d.definition_hash }}' as definition_hash
     {% if not loop.last %}union all{% endif %}
-{% endfor %}
+{%- endfor %}
+
 ),
 
 member_counts as (
 
-    select segment_id, count(*) as member_count
+    select
+        segment_id,
+        count(*) as member_count,
+        sum(case when is_holdout then 1 else 0 end) as holdout_count
+
     from members
     group by 1
 
@@ -47,7 +62,12 @@ final as (
         definitions.last_reviewed_at,
         definitions.status,
         coalesce(member_counts.member_count, 0) as member_count,
-        definitions.model_name
+        coalesce(member_counts.holdout_count, 0) as holdout_count,
+        definitions.priority,
+        definitions.goal,
+        definitions.high_value_micro_segment,
+        definitions.model_name,
+        definitions.definition_hash
 
     from definitions
     left join member_counts on definitions.segment_id = member_counts.segment_id

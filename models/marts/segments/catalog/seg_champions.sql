@@ -1,4 +1,9 @@
-{#- Champions: bought recently, often and for a lot (RFM segment Champions). Ranked by spend. -#}
+{#-
+  Champions: bought recently, often and for a lot (RFM segment 'Champions')
+  and still engaged with the product (engagement_score at or above var
+  engaged_person_min_score). Layers: value + recency + engagement.
+  Ranked by spend.
+-#}
 
 with
 
@@ -16,6 +21,7 @@ final as (
 
     from scores
     where rfm_segment = 'Champions'
+        and engagement_score >= {{ var('engaged_person_min_score') }}
 
 )
 
