@@ -68,11 +68,7 @@ def render(database: Path) -> str:
                 lines.append(f"  identity links refused: {refused_text} (identity_rejected_edges)")
                 lines.append(f"  people in accounts: {account_text} (person_account_links)")
         if _table_exists(connection, "segments"):
-            lines.append("Segments:")
-            for segment_id, status, members in connection.execute(
-                "select segment_id, status, member_count from segments order by segment_id"
-            ).fetchall():
-                lines.append(f"  {segment_id:<28}{status:<10}{members:>10,} members")
+            lines.extend(_segment_lines(connection))
         if _table_exists(connection, "dq_results"):
             latest = connection.execute(
                 "select build_id, count(*) from dq_results "
@@ -97,3 +93,47 @@ def render(database: Path) -> str:
                         for severity, expectation, observed, threshold in failed + warned
                     )
     return "\n".join(lines)
+
+
+def _segment_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """One line per segment: status, members (holdout), this build's entries and exits, lift."""
+    has_changes = _table_exists(connection, "segment_member_changes")
+    has_lift = _table_exists(connection, "segment_lift")
+    latest_build = (
+        connection.execute("select build_id from segment_member_changes order by recorded_at desc limit 1").fetchone()
+        if has_changes else None
+    )
+    moves: dict[str, tuple[int, int]] = {}
+    if latest_build:
+        for segment_id, entered, exited in connection.execute(
+            "select segment_id, count(*) filter (where change = 'entered'), count(*) filter (where change = 'exited') "
+            "from segment_member_changes where build_id = ? group by 1",
+            [latest_build[0]],
+        ).fetchall():
+            moves[segment_id] = (entered, exited)
+    lifts = {}
+    if has_lift:
+        lifts = {
+            row[0]: row[1:]
+            for row in connection.execute("select segment_id, status, lift, lift_ci_low, lift_ci_high, pending_entries from segment_lift"
+            ).fetchall()
+        }
+    lines = ["Segments (members, holdout, entered/exited in the last build that changed any, lift):"]
+    for segment_id, status, members, holdout, entity_type in connection.execute(
+        "select segment_id, status, member_count, holdout_count, entity_type from segments order by status, priority, segment_id"
+    ).fetchall():
+        if status != "active":
+            lines.append(f"  {segment_id:<30}{status:<10}(no members until its status is active)")
+            continue
+        entered, exited = moves.get(segment_id, (0, 0))
+        noun = "people" if entity_type == "person" else "accounts"
+        line = f"  {segment_id:<30}{status:<10}{members:>7,} {noun:<8} ({holdout:,} holdout)  +{entered:,} -{exited:,}"
+        lift = lifts.get(segment_id)
+        if lift:
+            lift_status, value, low, high, pending = lift
+            if lift_status == "measured":
+                line += f"  lift {value:+.1%} [{low:+.1%}, {high:+.1%}]"
+            else:
+                line += f"  lift: not enough data yet ({pending:,} entries within their window)"
+        lines.append(line)
+    return lines

@@ -192,3 +192,14 @@ def test_lift_interval_covers_the_known_effect(history):
     assert low <= EFFECT <= high, (lift, low, high)
     assert low > 0, "an effect of 0.30 on a few hundred members must be detected"
     assert abs(lift - EFFECT) < 0.15
+
+
+def test_build_summary_shows_the_moves_and_the_measured_lift(history):
+    from customer_segments.summary import render
+
+    text = render(history["space"].database)
+    line = next(line for line in text.splitlines() if line.strip().startswith(PRICING))
+    left = sum(1 for segment, _entity in history["third"]["members"] if segment == PRICING)
+    assert f"-{left:,}" in line
+    lift = history["lift"][4]
+    assert f"lift {lift:+.1%}" in line
