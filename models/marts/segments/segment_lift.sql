@@ -155,10 +155,10 @@ groups as (
 
     select
         segment_id,
-        sum(case when not is_holdout then 1 else 0 end) as treated_size,
-        sum(case when is_holdout then 1 else 0 end) as holdout_size,
-        sum(case when not is_holdout then has_converted else 0 end) as treated_conversions,
-        sum(case when is_holdout then has_converted else 0 end) as holdout_conversions
+        cast(sum(case when not is_holdout then 1 else 0 end) as bigint) as treated_size,
+        cast(sum(case when is_holdout then 1 else 0 end) as bigint) as holdout_size,
+        cast(sum(case when not is_holdout then has_converted else 0 end) as bigint) as treated_conversions,
+        cast(sum(case when is_holdout then has_converted else 0 end) as bigint) as holdout_conversions
 
     from converted
     group by 1

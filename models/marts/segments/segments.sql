@@ -42,7 +42,7 @@ member_counts as (
     select
         segment_id,
         count(*) as member_count,
-        sum(case when is_holdout then 1 else 0 end) as holdout_count
+        cast(sum(case when is_holdout then 1 else 0 end) as bigint) as holdout_count
 
     from members
     group by 1
