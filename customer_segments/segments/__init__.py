@@ -1,0 +1,1 @@
+"""Segment logic that runs in Python: suggested segments from clustering the score features."""

@@ -1,0 +1,172 @@
+"""Suggested segments: clustering recovers planted groups, and what it says about them is true.
+
+Unit tests run `customer_segments.segments.suggest` on synthetic people in four
+well-separated groups (each with the features that set it apart by design);
+the dbt test checks the model on the shared 20k-event demo build.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from customer_segments.segments.suggest import COLUMNS, PHRASES, suggest, suggest_segments
+
+# group -> how it is made, and the features that set it apart (by design).
+GROUPS = {
+    "high_intent_visitors": dict(
+        bought=False, engagement=(40, 80), intent=(20, 45), activated=0.1, fit=None,
+        distinctive={"intent_score", "engagement_score"},
+    ),
+    "loyal_big_spenders": dict(
+        bought=True, recency=(3, 20), frequency=(6, 12), monetary=(800, 1500), p_alive=(0.85, 0.99),
+        engagement=(10, 20), intent=(0, 1), activated=0.9, fit=(75, 95),
+        distinctive={"frequency", "monetary", "recency_days", "p_alive", "is_activated", "has_account", "fit_score"},
+    ),
+    "churned_buyers": dict(
+        bought=True, recency=(200, 320), frequency=(1, 2), monetary=(40, 90), p_alive=(0.01, 0.1),
+        engagement=(0, 0.5), intent=(0, 0), activated=0.0, fit=None,
+        distinctive={"recency_days", "p_alive", "monetary", "frequency", "engagement_score"},
+    ),
+    "dormant_visitors": dict(
+        bought=False, engagement=(0, 1), intent=(0, 0), activated=0.0, fit=None,
+        distinctive={"has_purchased", "engagement_score", "intent_score"},
+    ),
+}
+# How a feature shows in a profile.
+IN_PROFILE = {"has_purchased": "with a purchase", "has_account": "in an account", "is_activated": "activated"}
+
+
+def synthetic_people(per_group: int = 150, seed: int = 0) -> pd.DataFrame:
+    """person_id, the person_scores features, fit_score, and the planted `group`."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for group, spec in GROUPS.items():
+        n = per_group
+        frame = pd.DataFrame({"person_id": [f"{group}_{i:04d}" for i in range(n)], "group": group})
+        if spec["bought"]:
+            frame["recency_days"] = rng.integers(*spec["recency"], n, endpoint=True).astype("float64")
+            frame["frequency"] = rng.integers(*spec["frequency"], n, endpoint=True)
+            frame["monetary"] = rng.uniform(*spec["monetary"], n).round(2)
+            frame["p_alive"] = rng.uniform(*spec["p_alive"], n)
+        else:  # as person_scores has them without a completed order
+            frame["recency_days"] = np.nan
+            frame["frequency"] = 0
+            frame["monetary"] = 0.0
+            frame["p_alive"] = np.nan
+        frame["engagement_score"] = rng.uniform(*spec["engagement"], n)
+        frame["intent_score"] = rng.uniform(*spec["intent"], n)
+        frame["is_activated"] = rng.random(n) < spec["activated"]
+        frame["fit_score"] = rng.uniform(*spec["fit"], n).round() if spec["fit"] else np.nan
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def people() -> pd.DataFrame:
+    return synthetic_people()
+
+
+@pytest.fixture(scope="module")
+def suggestions(people):
+    return suggest(people.drop(columns="group"))
+
+
+def group_of_segment(people: pd.DataFrame, members: pd.DataFrame) -> dict[str, str]:
+    """segment_id -> the planted group most of its members come from."""
+    joined = people.merge(members, on="person_id")
+    return joined.groupby("segment_id")["group"].agg(lambda groups: groups.mode()[0]).to_dict()
+
+
+def test_clusters_recover_the_planted_groups(people, suggestions):
+    assert suggestions.k == len(GROUPS)
+    joined = people.merge(suggestions.members, on="person_id", validate="one_to_one")
+    assert len(joined) == len(people)
+    assert adjusted_rand_score(joined["group"], joined["segment_id"]) > 0.9
+
+
+def test_output_columns_and_bookkeeping(people, suggestions):
+    segments = suggestions.segments
+    assert list(segments.columns) == list(COLUMNS)
+    assert segments.dtypes.astype(str).to_dict() == COLUMNS
+    assert list(segments["segment_id"]) == [f"suggested_{n}" for n in range(1, len(segments) + 1)]
+    assert (segments["status"] == "suggested").all() and (segments["entity_type"] == "person").all()
+    assert segments["member_count"].is_monotonic_decreasing
+    assert segments["member_count"].sum() == len(people)
+    assert segments["share_of_people"].sum() == pytest.approx(1.0)
+    assert segments["name"].is_unique
+    counted = suggestions.members["segment_id"].value_counts()
+    assert segments.set_index("segment_id")["member_count"].to_dict() == counted.to_dict()
+
+
+def test_names_and_profiles_mention_what_sets_each_group_apart(people, suggestions):
+    groups = group_of_segment(people, suggestions.members)
+    for row in suggestions.segments.itertuples():
+        designed = GROUPS[groups[row.segment_id]]["distinctive"]
+        phrases = {phrase for feature in designed for phrase in PHRASES[feature]}
+        assert any(phrase in row.name.lower() for phrase in phrases), (groups[row.segment_id], row.name)
+        mentioned = {feature for feature in designed if IN_PROFILE.get(feature, feature) in row.profile}
+        assert len(mentioned) >= 2, (groups[row.segment_id], row.profile)
+        assert " vs " in row.profile and "overall" in row.profile
+    by_group = {groups[row.segment_id]: row for row in suggestions.segments.itertuples()}
+    assert by_group["high_intent_visitors"].name.startswith("High intent")
+    assert by_group["high_intent_visitors"].profile.startswith("intent_score median")
+    assert "no purchases" in by_group["dormant_visitors"].name.lower()
+
+
+def test_rules_match_their_clusters_in_sql_as_reported(people, suggestions):
+    frame = people.merge(suggestions.members, on="person_id")  # noqa: F841 (read by duckdb)
+    for row in suggestions.segments.itertuples():
+        assert "fit_score" not in row.suggested_rule  # not a person_scores column
+        matched, in_cluster = duckdb.sql(
+            f"select count(*), count(*) filter (where segment_id = '{row.segment_id}') from frame where {row.suggested_rule}"
+        ).fetchall()[0]
+        assert in_cluster / row.member_count == pytest.approx(row.rule_coverage)
+        assert in_cluster / matched == pytest.approx(row.rule_precision)
+        # the groups are well separated: a short rule should find each one
+        assert row.rule_coverage >= 0.8 and row.rule_precision >= 0.9, row
+
+
+def test_same_input_same_output_whatever_the_row_order(people, suggestions):
+    again = suggest(people.drop(columns="group"))
+    shuffled = suggest(people.drop(columns="group").sample(frac=1.0, random_state=3))
+    for other in (again, shuffled):
+        pd.testing.assert_frame_equal(other.segments, suggestions.segments)
+        pd.testing.assert_frame_equal(other.members, suggestions.members)
+
+
+def test_all_null_p_alive_is_dropped_not_fatal(people):
+    without = people.drop(columns="group").assign(p_alive=None)
+    result = suggest(without)
+    joined = people.merge(result.members, on="person_id")
+    assert adjusted_rand_score(joined["group"], joined["segment_id"]) > 0.9
+    assert not result.segments["profile"].str.contains("p_alive").any()
+    assert not result.segments["suggested_rule"].str.contains("p_alive").any()
+
+
+@pytest.mark.parametrize("rows", [0, 1, 199])
+def test_too_few_people_give_the_empty_frame(people, rows):
+    result = suggest_segments(people.drop(columns="group").head(rows), min_people=200)
+    assert result.empty
+    assert result.dtypes.astype(str).to_dict() == COLUMNS
+
+
+def test_people_who_all_look_the_same_give_the_empty_frame():
+    same = pd.DataFrame({"person_id": [f"p{i}" for i in range(300)], "frequency": 0, "intent_score": 0.0})
+    assert suggest_segments(same).empty
+
+
+def test_the_model_suggests_without_activating(demo_build):
+    """On the shared 20k-event build: suggestions cover everyone, none has members in segment_members."""
+    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
+    space = demo_build.workspace
+    statuses = {status for (status,) in space.query("select distinct status from segment_suggestions")}
+    assert statuses == {"suggested"}
+    assert space.scalar("select sum(member_count) from segment_suggestions") == space.scalar("select count(*) from people")
+    leaked = space.scalar(
+        "select count(*) from segment_members where segment_id in (select segment_id from segment_suggestions)"
+    )
+    assert leaked == 0
