@@ -47,6 +47,7 @@
                 'goal': meta.get('goal', 'order'),
                 'high_value_micro_segment': meta.get('high_value_micro_segment', false) is true,
                 'model_name': model_name,
+                'description': node.description,
                 'definition_hash': local_md5(node.raw_code ~ '|' ~ tojson(meta, sort_keys=true)),
             }) -%}
         {%- endfor -%}

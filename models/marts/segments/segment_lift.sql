@@ -1,5 +1,5 @@
 {#-
-  CONTRACT segment_lift: one row per segment of the catalog. Did membership
+  CONTRACT segment_lift: one row per segment of the catalog (not the suggested ones). Did membership
   change behaviour? Intent to treat: every entry into the segment
   (segment_member_changes) whose window of var lift_window_days has ended by
   as_of counts, whether or not the entity is still a member, in the group its
@@ -53,6 +53,7 @@ build as (
 segments as (
 
     select * from {{ ref('segments') }}
+    where status <> 'suggested'
 
 ),
 

@@ -1,9 +1,11 @@
 {#-
-  CONTRACT segments: one row per segment definition of the catalog (every
-  model of macro segment_models(), whatever its status), with its current
-  member count. The definitions are the models' meta.segment, gathered by
-  macro segment_catalog(); definition_hash changes whenever a segment's SQL or
-  meta does.
+  CONTRACT segments: one row per segment definition: every model of the
+  catalog (macro segment_models(), whatever its status) with its current
+  member count, plus, on DuckDB, the clusters of segment_suggestions as
+  status 'suggested' (reviewed by a person before anyone promotes one into the
+  catalog; they never have members). The catalog definitions are the models'
+  meta.segment, gathered by macro segment_catalog(); definition_hash changes
+  whenever a segment's SQL or meta does.
 -#}
 
 with
@@ -31,9 +33,49 @@ definitions as (
         {{ customer_segments.sql_string(d.goal) }} as goal,
         {{ d.high_value_micro_segment }} as high_value_micro_segment,
         '{{ d.model_name }}' as model_name,
-        '{{ d.definition_hash }}' as definition_hash
+        '{{ d.definition_hash }}' as definition_hash,
+        {{ customer_segments.sql_string(d.description) }} as profile,
+        cast(null as {{ dbt.type_string() }}) as suggested_rule
     {% if not loop.last %}union all{% endif %}
 {%- endfor %}
+
+),
+
+suggestions as (
+{%- if target.type == 'duckdb' %}
+
+    select
+        segment_id,
+        name,
+        entity_type,
+        cast(null as {{ dbt.type_string() }}) as owner,
+        cast(null as {{ dbt.type_string() }}) as motion,
+        cast(null as {{ dbt.type_string() }}) as measurement_plan,
+        cast(null as integer) as review_cadence_days,
+        cast(null as date) as last_reviewed_at,
+        status,
+        cast(null as integer) as priority,
+        cast(null as {{ dbt.type_string() }}) as goal,
+        false as high_value_micro_segment,
+        'segment_suggestions' as model_name,
+        {{ dbt.hash("segment_id || '|' || suggested_rule") }} as definition_hash,
+        profile || ' (' || cast(member_count as {{ dbt.type_string() }}) || ' people)' as profile,
+        suggested_rule
+
+    from {{ ref('segment_suggestions') }}
+{%- else %}
+
+    -- no suggestions on Spark: the clustering is a dbt Python model
+    select * from definitions where 1 = 0
+{%- endif %}
+
+),
+
+all_definitions as (
+
+    select * from definitions
+    union all
+    select * from suggestions
 
 ),
 
@@ -67,9 +109,11 @@ final as (
         definitions.goal,
         definitions.high_value_micro_segment,
         definitions.model_name,
-        definitions.definition_hash
+        definitions.definition_hash,
+        definitions.profile,
+        definitions.suggested_rule
 
-    from definitions
+    from all_definitions as definitions
     left join member_counts on definitions.segment_id = member_counts.segment_id
 
 )
