@@ -2,12 +2,16 @@
 
     segments build [--events N] [--seed S] [-- <extra dbt build args>]
     segments summary
+    segments export-person IDENTIFIER [--type TYPE] [--out FILE]
 
 `build` generates demo data first when no raw data is configured (neither
 SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
 `dbt build` from the repository root, and prints a short summary read back
 from the warehouse. Exit codes: 0 success, 1 the dbt build failed, 2 bad
 usage or configuration (with a message saying what to do).
+`export-person` writes, as JSON, everything the warehouse holds about the
+person an identifier belongs to (README "Privacy"); it exits 1 when nobody
+holds the identifier and 2 when it could mean several people.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from customer_segments import summary as build_summary
+from customer_segments.privacy import access
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RAW_PATH = "data/raw"
@@ -109,6 +114,42 @@ def cmd_summary(_options: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_person(options: argparse.Namespace) -> int:
+    import duckdb
+
+    path = duckdb_path()
+    if not path.exists():
+        raise UsageError(f"No warehouse at {path}: run `segments build` first.")
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as problem:
+        first_line = str(problem).strip().splitlines()[0]
+        raise UsageError(f"Cannot open {path} read-only ({first_line}); if a build is running, retry when it ends.")
+    try:
+        document = access.export_person(connection, options.identifier, options.type)
+    except access.PersonNotFound as missing:
+        print(f"segments: {missing}", file=sys.stderr)
+        return 1
+    except access.AccessError as problem:
+        raise UsageError(str(problem))
+    finally:
+        connection.close()
+    text = access.to_json(document)
+    if options.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(options.out)
+    try:
+        # personal data: readable by its owner only
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as problem:
+        raise UsageError(f"Cannot write {out}: {problem.strerror}.")
+    print(f"Wrote the access export of {document['person_id']} to {out}.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="segments", description=__doc__.split("\n\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -119,6 +160,17 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=cmd_build)
     summary = commands.add_parser("summary", help="print the summary of the last build")
     summary.set_defaults(handler=cmd_summary)
+    export = commands.add_parser(
+        "export-person", help="write everything the warehouse holds about one person as JSON (access request)"
+    )
+    export.add_argument("identifier", help="an identifier of the person: email, user id, anonymous id, ...")
+    export.add_argument(
+        "--type",
+        choices=access.IDENTIFIER_TYPES,
+        help="the identifier's type (default: try every type)",
+    )
+    export.add_argument("--out", metavar="FILE", help="write the JSON to this file (default: standard output)")
+    export.set_defaults(handler=cmd_export_person)
     return top
 
 
