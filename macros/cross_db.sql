@@ -113,6 +113,18 @@
 {%- endmacro %}
 
 
+{#- Regular-expression match where the pattern is itself SQL (a column or an expression built from one), true/false. -#}
+{% macro regex_matches_expression(text_expression, pattern_expression) -%}
+    {{ return(adapter.dispatch('regex_matches_expression', 'customer_segments')(text_expression, pattern_expression)) }}
+{%- endmacro %}
+{% macro default__regex_matches_expression(text_expression, pattern_expression) -%}
+    regexp_matches({{ text_expression }}, {{ pattern_expression }})
+{%- endmacro %}
+{% macro spark__regex_matches_expression(text_expression, pattern_expression) -%}
+    ({{ text_expression }} rlike {{ pattern_expression }})
+{%- endmacro %}
+
+
 {#- Dotted IPv4 text -> its number (0 .. 2^32-1), null when not a valid address. -#}
 {% macro ipv4_to_number(text_column) -%}
     case
