@@ -119,9 +119,13 @@ def _segment_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
             ).fetchall()
         }
     lines = ["Segments (members, holdout, entered/exited in the last build that changed any, lift):"]
+    suggested = 0
     for segment_id, status, members, holdout, entity_type in connection.execute(
         "select segment_id, status, member_count, holdout_count, entity_type from segments order by status, priority, segment_id"
     ).fetchall():
+        if status == "suggested":
+            suggested += 1
+            continue
         if status != "active":
             lines.append(f"  {segment_id:<30}{status:<10}(no members until its status is active)")
             continue
@@ -136,4 +140,6 @@ def _segment_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
             else:
                 line += f"  lift: not enough data yet ({pending:,} entries within their window)"
         lines.append(line)
+    if suggested:
+        lines.append(f"  + {suggested} suggested segments to review (segments where status = 'suggested')")
     return lines

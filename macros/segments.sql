@@ -23,7 +23,11 @@
   The catalog as a list of definitions, one per model of segment_models(), with
   defaults filled in: segment_id, name, entity_type, owner, motion,
   measurement_plan, review_cadence_days, last_reviewed_at, status, priority,
-  goal ('order' or an event name of the taxonomy), high_value_micro_segment,
+  goal ('order' or an event name of the taxonomy), purpose (the consent
+  purpose the segment serves: marketing, analytics or personalization) and
+  lawful_basis ('consent': only people who granted the purpose;
+  'legitimate_interest': everyone but people who refused or withdrew it),
+  high_value_micro_segment,
   model_name and definition_hash (md5 of the model's SQL and its meta, so an
   audit can tell when a definition changed). Empty at parse time.
 -#}
@@ -45,6 +49,8 @@
                 'status': meta.get('status', 'draft'),
                 'priority': meta.get('priority', 99) | int,
                 'goal': meta.get('goal', 'order'),
+                'purpose': meta.get('purpose', 'marketing'),
+                'lawful_basis': meta.get('lawful_basis', 'consent'),
                 'high_value_micro_segment': meta.get('high_value_micro_segment', false) is true,
                 'model_name': model_name,
                 'description': node.description,

@@ -4,7 +4,8 @@ entered_at and the holdout survive rebuilds, and lift finds a campaign's known e
 One generated data set (history up to 2026-09-30) and four builds:
 1. as_of 2026-09-30: the first members;
 2. same as_of, plus hand-written events: person X views pricing three times (enters
-   pricing_visitors_without_demo), member Y requests a demo (exits it): the log gains exactly these two rows;
+   pricing_visitors_without_demo), member Y requests a demo (exits it), member Z withdraws marketing
+   consent (exits it: the segment serves marketing): the log gains exactly these three rows;
 3. same as_of, nothing new: nothing changes;
 4. a campaign with a known effect runs on the pricing visitors (customer_segments.generate.campaign),
    then a build 31 days later: the window has passed and segment_lift measures the effect.
@@ -67,25 +68,32 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
     build(space, FIRST_AS_OF)
     first = {"members": members(space), "changes": changes(space)}
 
-    # Y: a pricing visitor with a user id and no account, so the demo request moves nothing else
-    y_person, y_user = space.query(
+    # Y and Z: pricing visitors with a user id and no account, in no other segment, so what happens
+    # to them moves nothing else
+    (y_person, y_user), (z_person, z_user) = space.query(
         """
-        select m.entity_id, i.identifier_value
+        select m.entity_id, min(i.identifier_value)
         from segment_members as m
         inner join people as p on m.entity_id = p.person_id
         inner join person_identifiers as i on i.person_id = m.entity_id and i.identifier_type = 'user_id'
         where m.segment_id = ? and p.account_id is null
-        order by m.entity_id, i.identifier_value
-        limit 1
+            and m.entity_id not in (select entity_id from segment_members where segment_id <> ?)
+        group by 1
+        order by 1
+        limit 2
         """,
-        [PRICING],
-    )[0]
+        [PRICING, PRICING],
+    )
     known_deltas = [
         track(f"2026-09-2{day}T10:00:00.000Z", f"x-pricing-{day}", "segment-history-x", "page", "Pricing") for day in (7, 8, 9)
     ] + [track("2026-09-29T12:00:00.000Z", "y-demo", y_user, "track", "Demo Requested")]
     (space.raw / "events" / "known-deltas.jsonl").write_text("\n".join(known_deltas) + "\n")
+    # Z withdraws marketing consent: the segment's purpose is marketing, so Z must leave it
+    with (space.raw / "consent.csv").open("a") as consent:
+        consent.write(f"user_id,{z_user},marketing,false,2026-09-29T13:00:00.000Z\n")
     build(space, FIRST_AS_OF)
-    second = {"members": members(space), "changes": changes(space), "x": person_of(space, "segment-history-x"), "y": y_person}
+    second = {"members": members(space), "changes": changes(space), "x": person_of(space, "segment-history-x"),
+              "y": y_person, "z": z_person}
 
     build(space, FIRST_AS_OF)
     third = {"members": members(space), "changes": changes(space)}
@@ -120,11 +128,17 @@ def test_first_build_enters_every_member_once(history):
 
 def test_known_deltas_are_exactly_the_logged_changes(history):
     second = history["second"]
-    x, y = second["x"], second["y"]
+    x, y, z = second["x"], second["y"], second["z"]
     added = {(s, e, change) for _b, s, e, change, _at, _h in new_rows(history["first"]["changes"], second["changes"])}
-    assert added == {(PRICING, x, "entered"), (PRICING, y, "exited")}
+    assert added == {(PRICING, x, "entered"), (PRICING, y, "exited"), (PRICING, z, "exited")}
     # and the members moved exactly so
-    assert set(second["members"]) == (set(history["first"]["members"]) | {(PRICING, x)}) - {(PRICING, y)}
+    assert set(second["members"]) == (set(history["first"]["members"]) | {(PRICING, x)}) - {(PRICING, y), (PRICING, z)}
+
+
+def test_withdrawing_marketing_consent_leaves_marketing_segments(history):
+    space, z = history["space"], history["second"]["z"]
+    assert space.scalar("select consent_marketing from people where person_id = ?", [z]) is False
+    assert not any(entity == z for _segment, entity in history["second"]["members"])
 
 
 def test_entered_at_and_holdout_survive_a_rebuild(history):
@@ -166,12 +180,14 @@ def test_holdout_share_is_within_sampling_error(history):
     checked = 0
     for segment, values in by_segment.items():
         n = len(values)
-        if n < 100:
+        if n < 50:
             continue
         share = sum(values) / n
         assert abs(share - 0.5) <= 3 * math.sqrt(0.25 / n), (segment, share, n)
         checked += 1
     assert checked >= 2
+    pooled = [value for values in by_segment.values() for value in values]
+    assert abs(sum(pooled) / len(pooled) - 0.5) <= 3 * math.sqrt(0.25 / len(pooled))
 
 
 def test_lift_counts_exactly_the_campaign_conversions(history):
@@ -182,8 +198,8 @@ def test_lift_counts_exactly_the_campaign_conversions(history):
     assert status == "measured"
     # every member the campaign saw entered at the first as_of, so all of them have matured
     assert (treated_conversions, holdout_conversions) == (campaign["treated_conversions"], campaign["holdout_conversions"])
-    # intent to treat: Y (entered, then left before the campaign) still counts in its group
-    assert treated_size + holdout_size == len(truth) + 1
+    # intent to treat: Y and Z (entered, then left before the campaign) still count in their groups
+    assert treated_size + holdout_size == len(truth) + 2
 
 
 def test_lift_interval_covers_the_known_effect(history):

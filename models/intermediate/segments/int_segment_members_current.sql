@@ -1,7 +1,11 @@
 {#-
   Who is in which active catalog segment at this build's as_of: one row per
   (segment_id, entity_id) of every model of the catalog whose status is
-  'active' (drafts, retired and suggested segments reach nobody), with its
+  'active' (drafts, retired and suggested segments reach nobody), and, for
+  person segments, only people whose consent allows the segment's purpose:
+  with lawful_basis 'consent' people who granted it (people.consent_<purpose>
+  true), with 'legitimate_interest' everyone but people who refused or
+  withdrew it (false). Each row has its
   ranking score, the segment's priority and last_reviewed_at, and the holdout flag: a stable
   hash bucket of salt|segment_id|entity_id below var holdout_share, so the
   same entity stays in or out of a segment's holdout across builds.
@@ -15,6 +19,12 @@
 {%- endfor %}
 
 with
+
+people as (
+
+    select * from {{ ref('people') }}
+
+),
 
 {% for definition in active %}
 {{ definition.model_name }} as (
@@ -41,6 +51,14 @@ unioned as (
         cast('{{ definition.last_reviewed_at }}' as date) as last_reviewed_at
 
     from {{ definition.model_name }}
+    {%- if definition.entity_type == 'person' %}
+    inner join people on {{ definition.model_name }}.entity_id = people.person_id
+    {%- if definition.lawful_basis == 'legitimate_interest' %}
+    where coalesce(people.consent_{{ definition.purpose }}, true)
+    {%- else %}
+    where coalesce(people.consent_{{ definition.purpose }}, false)
+    {%- endif %}
+    {%- endif %}
     {% if not loop.last %}union all{% endif %}
 {%- endfor %}
 {%- if not active %}

@@ -123,8 +123,10 @@ final as (
         build.as_of as changed_at,
         changes.is_holdout,
         changes.score,
-        build.build_id,
-        build.built_at as recorded_at
+        -- this invocation, not int_build_context's: a partial build (dbt build -s segments+)
+        -- reuses an older int_build_context row but is a new set of changes
+        '{{ invocation_id }}' as build_id,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as recorded_at
 
     from changes
     cross join build
