@@ -48,12 +48,17 @@ def _pairs(column: str) -> str:
 
 
 def measure(database: Path | str, truth: Path | str) -> Accuracy:
-    """Compare `person_identifiers` in the DuckDB file with `identifiers.csv` of the ground-truth folder."""
+    """Compare `person_identifiers` in the DuckDB file with `identifiers.csv` of the ground-truth folder.
+
+    People the ground truth marks as erased (people.csv is_erased) are left out: the build removes them.
+    """
     with duckdb.connect(str(database), read_only=True) as connection:
+        # people who asked to be erased are gone from the outputs by design: they are not compared
         connection.execute(
             "create temp table truth as select identifier_type, identifier_value, person_id, linkable_group "
-            "from read_csv(?, all_varchar = true) where person_id is not null",
-            [str(Path(truth) / "identifiers.csv")],
+            "from read_csv(?, all_varchar = true) where person_id is not null "
+            "and person_id not in (select person_id from read_csv(?, all_varchar = true) where is_erased = 'true')",
+            [str(Path(truth) / "identifiers.csv"), str(Path(truth) / "people.csv")],
         )
         connection.execute("""
             create temp table matched as

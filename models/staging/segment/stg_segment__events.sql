@@ -221,6 +221,8 @@ final as (
         end as duplicate_reason
 
     from fires
+    -- rows of people erased in earlier builds stay out (README "Privacy")
+    where {{ customer_segments.not_erased('fires', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) }}
 
 )
 

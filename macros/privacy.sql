@@ -1,0 +1,264 @@
+{#-
+  Privacy helpers (README "Privacy"): the salted hash erasure is remembered by,
+  suppression of erased people's rows at the staging layer, and the purge that
+  removes a newly erased person from every table at the end of a build.
+-#}
+
+{#- sha256 as lower-case hex, on every engine. -#}
+{% macro sha256_hex(expression) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'customer_segments')(expression)) }}
+{%- endmacro %}
+{% macro default__sha256_hex(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+{% macro spark__sha256_hex(expression) -%}
+    sha2({{ expression }}, 256)
+{%- endmacro %}
+
+
+{#-
+  The hash an erased identifier is remembered by: sha256 of
+  salt|identifier_type|normalized value. The salt is var erasure_salt
+  (environment variable SEGMENTS_ERASURE_SALT in production, so that a leaked
+  erasure_log cannot be matched against a list of known emails).
+  type_expression is SQL (a quoted literal or a column); value_expression must
+  already be normalized (macro identity_value).
+-#}
+{% macro erasure_hash(type_expression, value_expression) -%}
+    {{ customer_segments.sha256_hex("'" ~ var('erasure_salt') ~ "|' || " ~ type_expression ~ " || '|' || " ~ value_expression) }}
+{%- endmacro %}
+
+
+{#- The graph node of model erasure_log (for its database, schema and alias). -#}
+{% macro erasure_log_node() -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'erasure_log' -%}
+        {{ return(node) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("model erasure_log is missing: staging suppresses erased people with it") }}
+{%- endmacro %}
+
+
+{#-
+  on-run-start: create an empty erasure_log when there is none yet, so that
+  staging can always name it (no ref: the log is built downstream of staging).
+-#}
+{% macro ensure_erasure_log() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set node = customer_segments.erasure_log_node() -%}
+    {%- if adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) is none -%}
+        {%- set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias, type='table') -%}
+        {%- do adapter.create_schema(relation) -%}
+        {%- do run_query(
+            'create table ' ~ relation ~ ' as select'
+            ~ ' cast(null as ' ~ dbt.type_string() ~ ') as identifier_type,'
+            ~ ' cast(null as ' ~ dbt.type_string() ~ ') as identifier_hash,'
+            ~ ' cast(null as timestamp) as requested_at,'
+            ~ ' cast(null as timestamp) as erased_at,'
+            ~ ' cast(null as ' ~ dbt.type_string() ~ ') as build_id'
+            ~ ' where 1 = 0'
+        ) -%}
+        {#- tell dbt's relation cache, so the incremental model appends to it -#}
+        {%- do adapter.cache_added(relation) -%}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+
+{#-
+  The erasure_log relation to filter with, or none when there is nothing to
+  filter: views always filter (they run later, when the log may have grown);
+  tables only when the log has rows, so users who never erase pay nothing.
+-#}
+{% macro erasure_log_relation() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = customer_segments.erasure_log_node() -%}
+    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- if relation is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if model is defined and model.config is defined and model.config.materialized == 'view' -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set counted = run_query('select count(*) from ' ~ relation) -%}
+    {{ return(relation if counted.columns[0].values()[0] > 0 else none) }}
+{%- endmacro %}
+
+
+{#-
+  A predicate keeping the rows of `source_cte` that belong to nobody erased
+  before this build: for each (identifier_type, column) pair, the column's
+  normalized value must not hash to an entry of erasure_log. identifier_type
+  is a type name ('email', 'user_id', ...) or, as ('column:<name>', column),
+  a column holding the type per row (consent and erasure subjects). Hashes are
+  computed once per distinct value, not per row. 'true' when nothing was ever
+  erased, so users who never erase pay nothing.
+-#}
+{% macro not_erased(source_cte, identifiers) -%}
+    {%- set log = customer_segments.erasure_log_relation() -%}
+    {%- if log is none -%}
+        true
+    {%- else -%}
+        {%- for identifier_type, column in identifiers %}
+        {%- if identifier_type.startswith('column:') %}
+            {%- set type_sql = identifier_type[7:] %}
+            {%- set normalized = "case when erased_type = 'email' then lower(trim(erased_value)) else trim(erased_value) end" %}
+        {%- else %}
+            {%- set type_sql = "'" ~ identifier_type ~ "'" %}
+            {%- set normalized = customer_segments.identity_value(identifier_type, 'erased_value') %}
+        {%- endif %}
+        {% if not loop.first %}and {% endif %}({{ column }} is null or {{ column }} not in (
+            select erased_value from (
+                select distinct {{ column }} as erased_value, {{ type_sql }} as erased_type
+                from {{ source_cte }}
+                where {{ column }} is not null
+            ) as candidates
+            where {{ customer_segments.erasure_hash('erased_type', normalized) }} in (select identifier_hash from {{ log }})
+        ))
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+  Column names the purge knows, by what they hold. Every table this project
+  builds is purged by these names, so a new table is covered as soon as its
+  columns follow the naming of the others.
+-#}
+{% macro erasure_purge_columns() -%}
+    {{ return({
+        'person': ['person_id', 'old_person_id', 'new_person_id', 'from_person_id', 'to_person_id', 'previous_person_id'],
+        'person_entity': ['entity_id'],
+        'identifier': ['identifier_value', 'from_value', 'to_value', 'partner_value', 'anonymous_id', 'user_id',
+                       'email', 'device_id', 'previous_id', 'contact_id', 'subject_value', 'root'],
+        'node': ['node_id', 'from_node_id', 'to_node_id'],
+        'text': ['raw', 'raw_line', 'raw_row', 'properties', 'traits', 'context', 'evidence', 'detail'],
+    }) }}
+{%- endmacro %}
+
+
+{#- Substring test for the purge of free text (raw lines, JSON blobs). -#}
+{% macro text_contains(text_expression, part_expression) -%}
+    {{ return(adapter.dispatch('text_contains', 'customer_segments')(text_expression, part_expression)) }}
+{%- endmacro %}
+{% macro default__text_contains(text_expression, part_expression) -%}
+    strpos({{ text_expression }}, {{ part_expression }}) > 0
+{%- endmacro %}
+{% macro spark__text_contains(text_expression, part_expression) -%}
+    instr({{ text_expression }}, {{ part_expression }}) > 0
+{%- endmacro %}
+
+
+{#- Delete the rows of a table matching a condition (Spark tables without DELETE are rewritten). -#}
+{% macro delete_where(relation, condition) -%}
+    {{ return(adapter.dispatch('delete_where', 'customer_segments')(relation, condition)) }}
+{%- endmacro %}
+{% macro default__delete_where(relation, condition) -%}
+    delete from {{ relation }} where {{ condition }}
+{%- endmacro %}
+{% macro spark__delete_where(relation, condition) -%}
+    {#- parquet tables cannot DELETE: keep the other rows in a copy and swap it in (runs the statements itself) -#}
+    {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- do run_query('create table ' ~ kept ~ ' as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
+    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    select 1
+{%- endmacro %}
+
+
+{#-
+  on-run-end: remove every person erased in this build from every table the
+  project built, then empty int_erasure_targets (the only place their values
+  were kept, for this purge). Rows match by person id (and entity_id of person
+  segments), by identifier value, by graph node id, or, for raw lines and JSON
+  blobs, by containing one of the person's identifier values. Logs what it did.
+-#}
+{% macro purge_erased_people() -%}
+    {%- if not execute or flags.WHICH not in ('build', 'run') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set targets_node = none -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'int_erasure_targets' -%}
+        {%- set targets_node = node -%}
+        {%- set targets = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+        {%- if targets is none -%}
+            {{ return('') }}
+        {%- endif -%}
+        {%- set count = run_query('select count(*) from ' ~ targets).columns[0].values()[0] -%}
+        {%- if count == 0 -%}
+            {{ return('') }}
+        {%- endif -%}
+        {%- set nodes_relation = none -%}
+        {%- set columns_by_kind = customer_segments.erasure_purge_columns() -%}
+        {%- set purged = [] -%}
+        {%- set relations = [] -%}
+        {%- for model in graph.nodes.values()
+                if model.resource_type == 'model' and model.package_name == project_name
+                and model.config.materialized in ('table', 'incremental') and model.name != 'int_erasure_targets' -%}
+            {%- set relation = adapter.get_relation(database=model.database, schema=model.schema, identifier=model.alias) -%}
+            {%- if relation is not none -%}
+                {%- do relations.append((model.name, relation)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {#- node ids first, while int_identity_nodes still holds the values they stand for -#}
+        {%- set node_lookup = [] -%}
+        {%- for name, relation in relations if name == 'int_identity_nodes' -%}
+            {%- do node_lookup.append(relation) -%}
+        {%- endfor -%}
+        {%- set ordered = [] -%}
+        {%- for name, relation in relations if name != 'int_identity_nodes' -%}{%- do ordered.append((name, relation)) -%}{%- endfor -%}
+        {%- for name, relation in relations if name == 'int_identity_nodes' -%}{%- do ordered.append((name, relation)) -%}{%- endfor -%}
+        {%- for name, relation in ordered -%}
+            {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+            {%- set conditions = [] -%}
+            {%- for column in columns_by_kind['person'] if column in columns -%}
+                {%- do conditions.append(column ~ " in (select person_id from " ~ targets ~ " where person_id is not null)") -%}
+            {%- endfor -%}
+            {%- if 'entity_id' in columns -%}
+                {%- set person_rows = "entity_type = 'person' and " if 'entity_type' in columns else "" -%}
+                {%- do conditions.append("(" ~ person_rows ~ "entity_id in (select person_id from " ~ targets ~ " where person_id is not null))") -%}
+            {%- endif -%}
+            {%- for column in columns_by_kind['identifier'] if column in columns -%}
+                {%- do conditions.append("lower(trim(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))) in (select lower(identifier_value) from " ~ targets ~ ")") -%}
+            {%- endfor -%}
+            {%- if node_lookup and name != 'int_identity_nodes' -%}
+                {%- for column in columns_by_kind['node'] if column in columns -%}
+                    {%- do conditions.append(column ~ " in (select node_id from " ~ node_lookup[0] ~ " where identifier_value in (select identifier_value from " ~ targets ~ "))") -%}
+                {%- endfor -%}
+            {%- endif -%}
+            {%- for column in columns_by_kind['text'] if column in columns -%}
+                {#- values shorter than 6 characters match too much free text: they are matched in id columns only -#}
+                {%- do conditions.append("exists (select 1 from " ~ targets ~ " as erased where length(erased.identifier_value) >= 6 and " ~ customer_segments.text_contains("lower(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))", "lower(erased.identifier_value)") ~ ")") -%}
+            {%- endfor -%}
+            {%- if conditions -%}
+                {%- set condition = "(" ~ conditions | join(" or ") ~ ")" -%}
+                {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+                {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
+                {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+                {%- if before != after -%}
+                    {%- do purged.append(name ~ ' ' ~ (before - after)) -%}
+                {%- endif -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do run_query(customer_segments.delete_where(targets, 'true')) -%}
+        {%- do customer_segments.commit_purge() -%}
+        {%- do log('Erasure: ' ~ count ~ ' identifiers of newly erased people purged from ' ~ purged | length ~ ' tables (' ~ purged | join(', ') ~ ').', info=true) -%}
+    {%- endfor -%}
+    {{ return('') }}
+{%- endmacro %}
+
+
+{#- Hooks run their queries in a transaction dbt does not commit for us. -#}
+{% macro commit_purge() -%}
+    {{ return(adapter.dispatch('commit_purge', 'customer_segments')()) }}
+{%- endmacro %}
+{% macro default__commit_purge() -%}
+    {%- do run_query('commit') -%}
+{%- endmacro %}
+{% macro spark__commit_purge() -%}
+    {#- Spark has no transactions: every statement is final -#}
+{%- endmacro %}

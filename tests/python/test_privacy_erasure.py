@@ -1,0 +1,147 @@
+"""Erasure reaches every table: plant requests, build (fresh, incremental, full refresh, and after a reload of
+the erased people's old events), and scan every table and view of the output database for any of their
+identifiers. Ground truth: the generator's erasure requests (people.csv is_erased) and identifiers.csv.
+
+What the scan leaves out, and why: `stg_privacy__erasure_requests` is a view over the raw request file, which
+by its nature names the people to erase (the project stores none of it); identifiers of an erased person that
+are shared traps (a kiosk device, test@test.com) belong to nobody, so erasing them would erase others; and
+identifiers nothing links to the person (browsers never identified) cannot be known to be theirs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from tests.python.conftest import Workspace
+
+REQUEST_VIEW = "stg_privacy__erasure_requests"
+
+
+def erased_identifiers(truth) -> list[tuple[str, str]]:
+    with (truth / "people.csv").open() as handle:
+        erased = {row["person_id"] for row in csv.DictReader(handle) if row["is_erased"] == "true"}
+    with (truth / "identifiers.csv").open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row["person_id"] in erased]
+    # identifiers linkable to the erased person: in the linkable group of one of its identified ids
+    linked_groups = {row["linkable_group"] for row in rows if row["identifier_type"] in ("user_id", "email")}
+    return sorted(
+        (row["identifier_type"], row["identifier_value"])
+        for row in rows
+        if row["is_trap"] != "true" and row["linkable_group"] in linked_groups
+    )
+
+
+def traces(space: Workspace, identifiers: list[tuple[str, str]]) -> list[tuple]:
+    """(table, column, value) for every text column of every table and view that contains an erased identifier."""
+    found = []
+    with space_connection(space) as connection:
+        relations = connection.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' and table_name <> ?",
+            [REQUEST_VIEW],
+        ).fetchall()
+        connection.execute("create temp table erased (value varchar)")
+        connection.executemany("insert into erased values (?)", [[value.lower()] for _type, value in identifiers])
+        for (table,) in relations:
+            for column, column_type, *_ in connection.execute(f'describe "{table}"').fetchall():
+                if "VARCHAR" not in column_type and "JSON" not in column_type:
+                    continue
+                hits = connection.execute(
+                    f'select distinct erased.value from "{table}" as t '
+                    f'inner join erased on strpos(lower(cast(t."{column}" as varchar)), erased.value) > 0'
+                ).fetchall()
+                found.extend((table, column, value) for (value,) in hits)
+    return found
+
+
+def space_connection(space: Workspace):
+    import duckdb
+
+    return duckdb.connect(str(space.database))
+
+
+def build(space: Workspace, *extra: str) -> str:
+    run = space.dbt("build", *extra)
+    assert run.returncode == 0, run.output[-5000:]
+    return run.output
+
+
+@pytest.fixture(scope="module")
+def erasure(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from customer_segments.generate import generate
+
+    space = Workspace(tmp_path_factory.mktemp("erasure"))
+    generate(space.raw, space.truth, events=20_000, seed=7, progress=False)
+    identifiers = erased_identifiers(space.truth)
+    result = {"space": space, "identifiers": identifiers}
+
+    result["first_output"] = build(space)
+    result["first"] = traces(space, identifiers)
+    result["log_after_first"] = space.scalar("select count(*) from erasure_log")
+    result["people_after_first"] = space.scalar("select count(*) from people")
+
+    result["second_output"] = build(space)
+    result["second"] = traces(space, identifiers)
+    result["log_after_second"] = space.scalar("select count(*) from erasure_log")
+
+    # a later load re-delivers the erased people's old events (new message ids, same identifiers)
+    values = [value for _type, value in identifiers]
+    reloaded = []
+    for path in sorted((space.raw / "events").glob("*.jsonl")):
+        for number, line in enumerate(path.read_text().splitlines()):
+            if any(value in line for value in values):
+                try:
+                    message = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if not isinstance(message, dict):
+                    continue
+                message["messageId"] = f"reload-{path.stem}-{number}"
+                reloaded.append(json.dumps(message))
+    (space.raw / "events" / "zz-reload.jsonl").write_text("\n".join(reloaded) + "\n")
+    result["reloaded_lines"] = len(reloaded)
+    build(space)
+    result["after_reload"] = traces(space, identifiers)
+    result["people_after_reload"] = space.scalar("select count(*) from people")
+
+    build(space, "--full-refresh")
+    result["after_full_refresh"] = traces(space, identifiers)
+    result["log_after_full_refresh"] = space.scalar("select count(*) from erasure_log")
+    return result
+
+
+def test_the_demo_data_plants_erasure_requests(erasure):
+    assert len(erasure["identifiers"]) >= 10
+    assert {identifier_type for identifier_type, _value in erasure["identifiers"]} >= {"user_id", "email", "anonymous_id"}
+
+
+def test_a_fresh_build_leaves_no_trace(erasure):
+    assert erasure["first"] == []
+    assert "Erasure:" in erasure["first_output"]
+
+
+def test_the_log_holds_hashes_not_values(erasure):
+    space = erasure["space"]
+    assert erasure["log_after_first"] >= len(erasure["identifiers"])
+    hashes = [row[0] for row in space.query("select identifier_hash from erasure_log")]
+    assert all(len(value) == 64 and set(value) <= set("0123456789abcdef") for value in hashes)
+    assert space.scalar("select count(*) from int_erasure_targets") == 0
+
+
+def test_an_incremental_build_leaves_no_trace_and_erases_nothing_twice(erasure):
+    assert erasure["second"] == []
+    assert erasure["log_after_second"] == erasure["log_after_first"]
+    assert "Erasure:" not in erasure["second_output"]
+
+
+def test_a_reload_of_old_events_stays_suppressed(erasure):
+    assert erasure["reloaded_lines"] > 20
+    assert erasure["after_reload"] == []
+    assert erasure["people_after_reload"] == erasure["people_after_first"]
+
+
+def test_a_full_refresh_keeps_the_erasure(erasure):
+    assert erasure["after_full_refresh"] == []
+    assert erasure["log_after_full_refresh"] == erasure["log_after_first"]
