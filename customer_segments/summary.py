@@ -67,6 +67,7 @@ def render(database: Path) -> str:
                 account_text = ", ".join(f"{method} {count:,}" for method, count in accounts) or "none"
                 lines.append(f"  identity links refused: {refused_text} (identity_rejected_edges)")
                 lines.append(f"  people in accounts: {account_text} (person_account_links)")
+        lines.extend(_privacy_lines(connection))
         if _table_exists(connection, "segments"):
             lines.extend(_segment_lines(connection))
         if _table_exists(connection, "dq_results"):
@@ -142,4 +143,28 @@ def _segment_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
         lines.append(line)
     if suggested:
         lines.append(f"  + {suggested} suggested segments to review (segments where status = 'suggested')")
+    return lines
+
+
+def _privacy_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """Retention and erasure: what this build left out or removed, so nothing disappears silently."""
+    lines = []
+    if _table_exists(connection, "int_retention_ignored"):
+        ignored = connection.execute(
+            "select source, ignored_rows, retained_from from int_retention_ignored where ignored_rows > 0 order by 1"
+        ).fetchall()
+        if ignored:
+            text = ", ".join(f"{source} {rows:,}" for source, rows, _at in ignored)
+            lines.append(f"Retention: rows older than {ignored[0][2]:%Y-%m-%d} not used: {text} (var retention_days).")
+    if _table_exists(connection, "build_audit") and _table_exists(connection, "erasure_log"):
+        latest = connection.execute(
+            "select erased_people, erased_identifiers from build_audit order by built_at desc limit 1"
+        ).fetchall()
+        total = connection.execute("select count(*) from erasure_log").fetchall()[0][0]
+        if latest and (latest[0][1] or total):
+            people, identifiers = latest[0]
+            lines.append(
+                f"Erasure: {people:,} people ({identifiers:,} identifiers) erased by this build; "
+                f"{total:,} identifiers erased so far are suppressed on every load (erasure_log)."
+            )
     return lines

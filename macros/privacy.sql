@@ -262,3 +262,41 @@
 {% macro spark__commit_purge() -%}
     {#- Spark has no transactions: every statement is final -#}
 {%- endmacro %}
+
+
+{#-
+  How a published mart shows an identifier: direct identifiers (var
+  direct_identifier_types, default [email]) as the sha256 hex of the value
+  (normalized: trimmed, lower-cased), the format ad and CRM platforms match
+  hashed emails on; everything else as is. With var publish_direct_identifiers
+  true (an explicit, documented opt-in for activation tools that need the
+  address), values are published in plain text. Intermediate tables always
+  keep plain text: the identity graph needs it.
+-#}
+{% macro published_identifier(type_expression, value_expression) -%}
+    {%- if var('publish_direct_identifiers') -%}
+        {{ value_expression }}
+    {%- else -%}
+        case
+            when {{ type_expression }} in ({% for t in var('direct_identifier_types') %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor %})
+                then {{ customer_segments.sha256_hex('lower(trim(' ~ value_expression ~ '))') }}
+            else {{ value_expression }}
+        end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+  Retention: the oldest event time the project may use, as a SQL expression:
+  var retention_days before as_of (var as_of, else the latest usable event of
+  stg_segment__events). Older events are not used (int_events_deduplicated,
+  int_email_events_deduplicated); int_retention_ignored counts them.
+-#}
+{% macro retention_cutoff() -%}
+    {%- if var('as_of') -%}
+        {%- set reference = "cast('" ~ var('as_of') ~ "' as timestamp)" -%}
+    {%- else -%}
+        {%- set reference = "(select max(event_at) from " ~ ref('stg_segment__events') ~ " where quarantine_reason is null and duplicate_reason is null)" -%}
+    {%- endif -%}
+    {{ dbt.dateadd('day', -1 * (var('retention_days') | int), reference) }}
+{%- endmacro %}

@@ -48,7 +48,8 @@ def _pairs(column: str) -> str:
 
 
 def measure(database: Path | str, truth: Path | str) -> Accuracy:
-    """Compare `person_identifiers` in the DuckDB file with `identifiers.csv` of the ground-truth folder.
+    """Compare the stitched identifiers (`int_identity_person_ids`, the plain-text source of the published
+    `person_identifiers`, which hashes emails) in the DuckDB file with `identifiers.csv` of the ground truth.
 
     People the ground truth marks as erased (people.csv is_erased) are left out: the build removes them.
     """
@@ -64,7 +65,7 @@ def measure(database: Path | str, truth: Path | str) -> Accuracy:
             create temp table matched as
             select truth.person_id as true_person, truth.linkable_group, predicted.person_id as predicted_person
             from truth
-            inner join person_identifiers as predicted
+            inner join int_identity_person_ids as predicted
                 using (identifier_type, identifier_value)
         """)
         row = connection.execute(f"""
@@ -76,7 +77,7 @@ def measure(database: Path | str, truth: Path | str) -> Accuracy:
                 (select {_pairs('linkable_group')}),
                 (select {_pairs('true_person, predicted_person')}),
                 (select {_pairs('linkable_group, predicted_person')}),
-                (select coalesce(max(n), 0) from (select count(*) as n from person_identifiers group by person_id)),
+                (select coalesce(max(n), 0) from (select count(*) as n from int_identity_person_ids group by person_id)),
                 (select coalesce(max(n), 0) from (select count(*) as n from truth group by person_id))
         """).fetchone()
     compared, truth_count, predicted, true, linkable, correct, correct_linkable, largest, largest_true = (int(v) for v in row)

@@ -2,8 +2,9 @@
   Staging loses nothing (README: "Staging loses nothing"). Returns one row per broken rule:
   1. per input, raw_rows = usable_rows + duplicate_rows + quarantined_rows;
   2. per input, quarantined_rows equals the number of that input's rows in the quarantined_rows table;
-  3. per input read by a *_deduplicated model, usable_rows equals that model's row count
-     (for events: int_events_deduplicated, the events everything downstream uses).
+  3. per input read by a *_deduplicated model, usable_rows equals that model's row count plus
+     the rows the retention window kept out (int_retention_ignored; for events:
+     int_events_deduplicated, the events everything downstream uses).
 
   A partial build should select this test with its parents: `dbt build --select +assert_source_rows_balance`.
 -#}
@@ -32,13 +33,29 @@ quarantined as (
 
 ),
 
-usable as (
+retention as (
+
+    select * from {{ ref('int_retention_ignored') }}
+
+),
+
+deduplicated as (
 
     {%- for source, relation in deduplicated_models %}
     select '{{ source }}' as source, count(*) as usable_rows from {{ relation }}
     union all
     {%- endfor %}
     select cast(null as varchar) as source, cast(0 as bigint) as usable_rows where 1 = 0
+
+),
+
+usable as (
+
+    select
+        deduplicated.source,
+        deduplicated.usable_rows + coalesce(retention.ignored_rows, 0) as usable_rows
+    from deduplicated
+    left join retention on deduplicated.source = retention.source
 
 ),
 

@@ -44,7 +44,7 @@ SECOND_LOAD = [
 
 
 def person_ids(space: Workspace) -> dict[tuple[str, str], str]:
-    return {(t, v): p for p, t, v in space.query("select person_id, identifier_type, identifier_value from person_identifiers")}
+    return {(t, v): p for p, t, v in space.query("select person_id, identifier_type, identifier_value from int_identity_person_ids")}
 
 
 def merges(space: Workspace) -> list[tuple]:

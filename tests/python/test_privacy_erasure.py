@@ -145,3 +145,20 @@ def test_a_reload_of_old_events_stays_suppressed(erasure):
 def test_a_full_refresh_keeps_the_erasure(erasure):
     assert erasure["after_full_refresh"] == []
     assert erasure["log_after_full_refresh"] == erasure["log_after_first"]
+
+
+def test_an_erased_person_cannot_be_exported(erasure):
+    import os
+    import subprocess
+    import sys
+
+    space = erasure["space"]
+    user_id = next(value for identifier_type, value in erasure["identifiers"] if identifier_type == "user_id")
+    done = subprocess.run(
+        [sys.executable, "-m", "customer_segments.cli", "export-person", user_id],
+        env={**os.environ, "SEGMENTS_DUCKDB_PATH": str(space.database)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "erased" in done.stderr.lower() or "erased" in done.stdout.lower()

@@ -24,7 +24,7 @@ def scored(demo_200k: Workspace) -> dict[str, list[dict]]:
         persona = {r["person_id"]: r["persona"] for r in csv.DictReader(handle)}
     rows = demo_200k.query("""
         select identifiers.identifier_type, identifiers.identifier_value, scores.*
-        from person_identifiers as identifiers
+        from int_identity_person_ids as identifiers
         inner join person_scores as scores using (person_id)
     """)
     columns = [c[0] for c in demo_200k.query("select column_name from (describe person_scores)")]

@@ -1,4 +1,8 @@
-{#- Usable email events: not quarantined, one row per email_event_id. -#}
+{#-
+  Usable email events: not quarantined, one row per email_event_id, within the
+  retention window (var retention_days before as_of; int_retention_ignored
+  counts the older ones).
+-#}
 
 with
 
@@ -7,6 +11,7 @@ email_events as (
     select * from {{ ref('stg_email__events') }}
     where quarantine_reason is null
         and duplicate_reason is null
+        and occurred_at >= {{ customer_segments.retention_cutoff() }}
 
 ),
 

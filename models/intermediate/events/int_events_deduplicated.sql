@@ -3,6 +3,8 @@
   messageId, no double fires, with the canonical Object_Action name from the
   event_name_map seed. Unknown names stay (canonical_event is null) so new
   instrumentation is visible, not lost; the data-quality gate bounds their share.
+  Events older than the retention window (var retention_days before as_of) are
+  not used; int_retention_ignored counts them.
 -#}
 
 with
@@ -12,6 +14,7 @@ events as (
     select * from {{ ref('stg_segment__events') }}
     where quarantine_reason is null
         and duplicate_reason is null
+        and event_at >= {{ customer_segments.retention_cutoff() }}
 
 ),
 

@@ -89,6 +89,27 @@ gate as (
 
 ),
 
+retention as (
+
+    select
+        cast(sum(case when source = 'events' then ignored_rows else 0 end) as bigint) as events_ignored_by_retention,
+        cast(sum(case when source = 'email_events' then ignored_rows else 0 end) as bigint) as email_events_ignored_by_retention
+
+    from {{ ref('int_retention_ignored') }}
+
+),
+
+erasures as (
+
+    -- read before the end-of-build purge empties it
+    select
+        cast(count(distinct person_id) as bigint) as erased_people,
+        cast(count(distinct case when identifier_type <> 'person_id' then identifier_type || '|' || identifier_value end) as bigint) as erased_identifiers
+
+    from {{ ref('int_erasure_targets') }}
+
+),
+
 final as (
 
     select
@@ -110,10 +131,16 @@ final as (
         end as dq_gate_outcome,
         coalesce(gate.dq_checks, 0) as dq_checks,
         coalesce(gate.dq_failed_checks, 0) as dq_failed_checks,
-        coalesce(gate.dq_warned_checks, 0) as dq_warned_checks
+        coalesce(gate.dq_warned_checks, 0) as dq_warned_checks,
+        coalesce(retention.events_ignored_by_retention, 0) as events_ignored_by_retention,
+        coalesce(retention.email_events_ignored_by_retention, 0) as email_events_ignored_by_retention,
+        coalesce(erasures.erased_people, 0) as erased_people,
+        coalesce(erasures.erased_identifiers, 0) as erased_identifiers
 
     from build
     cross join input_rows
+    cross join retention
+    cross join erasures
     left join gate on build.build_id = gate.build_id
 
 )

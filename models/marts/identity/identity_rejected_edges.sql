@@ -81,9 +81,9 @@ final as (
 
     select
         from_type,
-        from_value,
+        {{ customer_segments.published_identifier('from_type', 'from_value') }} as from_value,
         to_type,
-        to_value,
+        {{ customer_segments.published_identifier('to_type', 'to_value') }} as to_value,
         source,
         sightings,
         first_seen_at,

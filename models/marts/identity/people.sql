@@ -1,4 +1,8 @@
-{#- CONTRACT people: one row per person, with account, activity window, lifecycle stage and consent per purpose. -#}
+{#-
+  CONTRACT people: one row per person, with account, activity window, lifecycle
+  stage and consent per purpose. email is the sha256 of the address unless var
+  publish_direct_identifiers is true (README "Privacy").
+-#}
 {{ customer_segments.after_quality_gate() }}
 
 with
@@ -117,7 +121,7 @@ final as (
         people.person_id,
         account_links.account_id,
         account_links.method as account_link_method,
-        person_emails.email,
+        {{ customer_segments.published_identifier("'email'", 'person_emails.email') }} as email,
         person_activity.first_seen_at,
         person_activity.last_seen_at,
         case

@@ -2,7 +2,8 @@
   CONTRACT person_identifiers: one row per (identifier_type, identifier_value)
   that belongs to a person, with its stable person_id (README "Identity graph").
   Junk and shared values belong to nobody and are not here; their links are in
-  identity_rejected_edges.
+  identity_rejected_edges. Emails (var direct_identifier_types) are published
+  as sha256 unless var publish_direct_identifiers is true (README "Privacy").
 -#}
 {{ customer_segments.after_quality_gate() }}
 
@@ -19,7 +20,7 @@ final as (
     select
         person_id,
         identifier_type,
-        identifier_value,
+        {{ customer_segments.published_identifier('identifier_type', 'identifier_value') }} as identifier_value,
         first_seen_at,
         last_seen_at
 
