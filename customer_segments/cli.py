@@ -2,13 +2,17 @@
 
     segments build [--events N] [--seed S] [-- <extra dbt build args>]
     segments summary
+    segments publish
     segments export-person IDENTIFIER [--type TYPE] [--out FILE]
 
 `build` generates demo data first when no raw data is configured (neither
 SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
 `dbt build` from the repository root, and prints a short summary read back
-from the warehouse. Exit codes: 0 success, 1 the dbt build failed, 2 bad
-usage or configuration (with a message saying what to do).
+from the warehouse. After a successful build it publishes the marts to the
+serving database BI tools read (README "Serving BI while dbt builds");
+`publish` does that step alone. Exit codes: 0 success, 1 the dbt build failed
+or its result was not published, 2 bad usage or configuration (with a
+message saying what to do).
 `export-person` writes, as JSON, everything the warehouse holds about the
 person an identifier belongs to (README "Privacy"); it exits 1 when nobody
 holds the identifier and 2 when it could mean several people.
@@ -23,6 +27,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from customer_segments import publish
 from customer_segments import summary as build_summary
 from customer_segments.privacy import access
 
@@ -44,6 +49,12 @@ def raw_path() -> Path:
 def duckdb_path() -> Path:
     """The DuckDB file the `dev` target writes."""
     return _resolve(os.environ.get("SEGMENTS_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
+
+
+def serving_path() -> Path:
+    """The serving database BI tools read: SEGMENTS_SERVING_PATH, else serving.duckdb next to the warehouse."""
+    configured = os.environ.get("SEGMENTS_SERVING_PATH")
+    return _resolve(configured) if configured else duckdb_path().with_name(publish.DEFAULT_SERVING_NAME)
 
 
 def _resolve(path: str) -> Path:
@@ -93,8 +104,11 @@ def run_dbt(args: list[str]) -> int:
 
 
 def cmd_build(options: argparse.Namespace) -> int:
+    _check_serving_path()
     ensure_demo_data(options.events, options.seed)
     code = run_dbt(["build", *options.dbt_args])
+    # publish first, so BI tools get a good build as soon as dbt is done with it
+    published, serving_line = _publish() if code == 0 else (False, _serving_kept("the build failed"))
     print()
     if duckdb_path().exists():
         print(build_summary.render(duckdb_path()))
@@ -103,15 +117,50 @@ def cmd_build(options: argparse.Namespace) -> int:
             "\nThe dbt build failed (see the errors above; dbt's full log is in logs/dbt.log). "
             "Tables that were not rebuilt keep their previous contents."
         )
-        return 1
-    return 0
+    print(serving_line)
+    return 0 if published else 1
+
+
+def _check_serving_path() -> None:
+    if serving_path().resolve() == duckdb_path().resolve():
+        raise UsageError(
+            f"SEGMENTS_SERVING_PATH is the warehouse itself ({duckdb_path()}); BI tools need a file of their own."
+        )
+
+
+def _publish() -> tuple[bool, str]:
+    """Publish the warehouse to the serving file; whether it did, and the summary line saying so."""
+    try:
+        published = publish.publish(duckdb_path(), serving_path())
+    except publish.PublishError as problem:
+        return False, _serving_kept(str(problem))
+    return True, f"Serving: published {published.line()} to {published.path}."
+
+
+def _serving_kept(reason: str) -> str:
+    """The summary line of a build that did not publish: why, and what BI tools read instead."""
+    path = serving_path()
+    kept = publish.current(path)
+    still = f"BI tools keep reading {kept.line()}" if kept else "there is no serving file yet"
+    return f"Serving: not published ({reason}); {still} at {path}."
 
 
 def cmd_summary(_options: argparse.Namespace) -> int:
     if not duckdb_path().exists():
         raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
     print(build_summary.render(duckdb_path()))
+    served = publish.current(serving_path())
+    print(f"Serving: {served.line()} at {served.path}." if served else f"Serving: nothing published at {serving_path()} yet.")
     return 0
+
+
+def cmd_publish(_options: argparse.Namespace) -> int:
+    _check_serving_path()
+    if not duckdb_path().exists():
+        raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    published, serving_line = _publish()
+    print(serving_line, file=sys.stdout if published else sys.stderr)
+    return 0 if published else 1
 
 
 def cmd_export_person(options: argparse.Namespace) -> int:
@@ -160,6 +209,10 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=cmd_build)
     summary = commands.add_parser("summary", help="print the summary of the last build")
     summary.set_defaults(handler=cmd_summary)
+    publish_command = commands.add_parser(
+        "publish", help="publish the last good build to the serving database BI tools read (build does this too)"
+    )
+    publish_command.set_defaults(handler=cmd_publish)
     export = commands.add_parser(
         "export-person", help="write everything the warehouse holds about one person as JSON (access request)"
     )

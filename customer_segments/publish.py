@@ -1,0 +1,317 @@
+"""Publish the marts to a serving database that BI tools can read while dbt builds.
+
+DuckDB allows one writing process per database file, and while `dbt build`
+holds the warehouse nobody else can open it, not even read-only. So BI tools
+do not read the warehouse: they read a second file, the serving database
+(default `serving.duckdb` next to the warehouse, env var
+`SEGMENTS_SERVING_PATH`), which only this module writes, and only like this:
+
+1. check that the warehouse's last build passed the data-quality gate and
+   finished (its `build_audit` row), else publish nothing;
+2. copy the published tables into a new, hidden file in the serving file's
+   folder (same file system), with a manifest table `_published`;
+3. flush it to disk and `os.replace` it over the serving file.
+
+A reader that opens the serving path gets either the old or the new file,
+both complete: the rename is atomic, and a reader that has the old file open
+keeps reading it (Linux keeps the unlinked inode until the last reader
+closes it). A failed publish removes its temporary file and leaves the
+serving file as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+#: CONTRACT.md "Outputs": what BI tools and downstream jobs query.
+CONTRACT_TABLES = (
+    "person_identifiers",
+    "people",
+    "accounts",
+    "person_scores",
+    "account_scores",
+    "segments",
+    "segment_members",
+    "segment_member_changes",
+    "segment_lift",
+    "dq_results",
+    "quarantined_rows",
+)
+
+#: Marts beyond the contract that the README offers to BI: the identity graph's
+#: evidence and the build audit trail (which code and inputs made these tables).
+EVIDENCE_TABLES = (
+    "person_account_links",
+    "identity_rejected_edges",
+    "identity_person_merges",
+    "build_audit",
+    "build_audit_segments",
+)
+
+#: Published when the warehouse has them: dbt Python models that only run on DuckDB.
+OPTIONAL_TABLES = ("segment_suggestions",)
+
+#: Marts that are deliberately not published, and why (tests check every mart is
+#: either published or listed here, so a new mart is a decision, not an accident).
+NOT_PUBLISHED = {
+    "dq_gate": "build control: one row that stops a build; dq_results has the checks",
+    "erasure_log": "privacy control that staging reads; not for analysis",
+    "person_predictions": "an input of person_scores, which publishes its columns",
+    "person_purchase_history": "an input of person_predictions",
+    "dq_checks": "an input of dq_results, which publishes it build after build",
+}
+#: Catalog rules (views over intermediate tables, which the serving file has not);
+#: their members are in segment_members.
+NOT_PUBLISHED_PREFIXES = ("seg_",)
+
+MANIFEST_TABLE = "_published"
+DEFAULT_SERVING_NAME = "serving.duckdb"
+_TEMP_SUFFIX = ".tmp"
+
+
+class PublishError(Exception):
+    """Nothing was published (the serving file is unchanged); the message says why in one line."""
+
+
+@dataclass
+class Publication:
+    """What a serving file holds: read from its `_published` table, or returned by `publish`."""
+
+    path: Path
+    build_id: str
+    built_at: datetime
+    as_of: datetime
+    published_at: datetime
+    row_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float | None = None
+
+    def line(self) -> str:
+        """One line for the build summary."""
+        rows = sum(self.row_counts.values())
+        took = f" in {self.seconds:.1f} s" if self.seconds is not None else ""
+        return (
+            f"build {self.build_id} (as_of {self.as_of:%Y-%m-%d %H:%M}, published {self.published_at:%Y-%m-%d %H:%M:%S} UTC"
+            f"{took}): {len(self.row_counts)} tables, {rows:,} rows"
+        )
+
+
+def publish(warehouse: Path, serving: Path) -> Publication:
+    """Copy the published tables of `warehouse` into a new file and swap it in at `serving`.
+
+    Raises PublishError (serving file untouched, no temporary file left) when
+    the warehouse's last build did not pass the gate or did not finish, when
+    the warehouse cannot be opened (a build is running), or on any I/O error.
+    """
+    warehouse, serving = Path(warehouse).resolve(), Path(serving).resolve()
+    if warehouse == serving:
+        raise ValueError(f"the serving file {serving} is the warehouse itself; set SEGMENTS_SERVING_PATH to another file")
+    if not warehouse.exists():
+        raise PublishError(f"no warehouse at {warehouse}: run a build first")
+    started = time.monotonic()
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(serving)
+    temporary = serving.with_name(f".{serving.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TEMP_SUFFIX}")
+    try:
+        publication = _write(warehouse, temporary, serving)
+        _fsync(temporary)
+        os.replace(temporary, serving)
+    except BaseException as problem:
+        _remove(temporary)
+        if isinstance(problem, duckdb.Error):
+            raise PublishError(_one_line(problem)) from None
+        if isinstance(problem, OSError):
+            raise PublishError(f"cannot write {serving.parent}: {problem.strerror or problem}") from None
+        raise
+    try:
+        _fsync(serving.parent)  # make the rename itself durable
+    except OSError:
+        pass  # published all the same; some file systems cannot sync a folder
+    publication.seconds = time.monotonic() - started
+    return publication
+
+
+def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
+    """Fill the temporary file; return what it holds (with the final path)."""
+    connection = duckdb.connect(str(temporary))
+    try:
+        try:
+            connection.execute(f"attach {_sql_string(str(warehouse))} as warehouse (read_only)")
+        except duckdb.Error as problem:
+            raise PublishError(
+                f"cannot open the warehouse {warehouse} read-only ({_one_line(problem)}); "
+                "if a build is running, publish when it ends"
+            ) from None
+        build = _last_good_build(connection)
+        tables = [*CONTRACT_TABLES, *EVIDENCE_TABLES]
+        tables += [name for name in OPTIONAL_TABLES if _has_table(connection, name)]
+        row_counts = {}
+        connection.execute("begin")
+        for name in tables:
+            connection.execute(f'create table main."{name}" as select * from warehouse.main."{name}"')
+            row_counts[name] = connection.execute(f'select count(*) from main."{name}"').fetchone()[0]
+        published_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        connection.execute(
+            f"""
+            create table main.{MANIFEST_TABLE} (
+                build_id varchar not null,
+                built_at timestamp not null,
+                as_of timestamp not null,
+                code_version varchar,
+                dq_gate_outcome varchar,
+                published_at timestamp not null,
+                table_name varchar not null primary key,
+                row_count bigint not null
+            )
+            """
+        )
+        connection.executemany(
+            f"insert into main.{MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [build["build_id"], build["built_at"], build["as_of"], build["code_version"],
+                 build["dq_gate_outcome"], published_at, name, count]
+                for name, count in row_counts.items()
+            ],
+        )
+        connection.execute("commit")
+        connection.execute("detach warehouse")
+        connection.execute("checkpoint")
+    finally:
+        connection.close()
+    return Publication(serving, build["build_id"], build["built_at"], build["as_of"], published_at, row_counts)
+
+
+def _last_good_build(connection: duckdb.DuckDBPyConnection) -> dict:
+    """The build the warehouse's marts are from, after checking it may be published.
+
+    The warehouse's own record decides, not dbt's exit code (which only
+    `segments build` sees): the newest build in dq_results must not have
+    failed a check of severity fail, and it must be in build_audit, which is
+    written only once a build got past the segments. The marts are from the
+    newest build in build_audit (a later `dbt run` of some models without the
+    checks, as the audit tests do, has its own row).
+    """
+    missing = [name for name in (*CONTRACT_TABLES, *EVIDENCE_TABLES) if not _has_table(connection, name)]
+    if missing:
+        raise PublishError(f"the warehouse has no {', '.join(missing)}: no build has finished yet")
+    audit = connection.execute(
+        "select build_id, built_at, as_of, code_version, dq_gate_outcome "
+        "from warehouse.main.build_audit order by built_at desc, build_id desc limit 1"
+    ).fetchone()
+    if audit is None:
+        raise PublishError("build_audit has no build: no build has finished yet")
+    build = dict(zip(("build_id", "built_at", "as_of", "code_version", "dq_gate_outcome"), audit))
+    checked = connection.execute(
+        "with last_checked as (select build_id from warehouse.main.dq_results order by checked_at desc limit 1) "
+        "select build_id, count(*) filter (where not success and severity = 'fail') "
+        "from warehouse.main.dq_results where build_id in (select build_id from last_checked) group by 1"
+    ).fetchone()
+    if checked is not None:
+        last_checked, failed = checked
+        if failed:
+            raise PublishError(
+                f"the data-quality gate failed in the last build ({last_checked}: {failed} failed checks, see dq_results)"
+            )
+        finished = connection.execute(
+            "select count(*) from warehouse.main.build_audit where build_id = ?", [last_checked]
+        ).fetchone()[0]
+        if not finished:
+            raise PublishError(
+                f"the last build ({last_checked}) passed the data-quality gate but did not finish (no build_audit row)"
+            )
+    return build
+
+
+def current(serving: Path) -> Publication | None:
+    """What the serving file holds now, or None when there is none (or it cannot be read)."""
+    serving = Path(serving)
+    if not serving.exists():
+        return None
+    try:
+        with duckdb.connect(str(serving), read_only=True) as connection:
+            rows = connection.execute(
+                f"select build_id, built_at, as_of, published_at, table_name, row_count from main.{MANIFEST_TABLE} order by table_name"
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    if not rows:
+        return None
+    build_id, built_at, as_of, published_at = rows[0][:4]
+    return Publication(serving, build_id, built_at, as_of, published_at, {row[4]: row[5] for row in rows})
+
+
+def temp_files(serving: Path) -> list[Path]:
+    """Temporary files of publishes to `serving` (in progress, or left by a killed one)."""
+    serving = Path(serving)
+    if not serving.parent.is_dir():
+        return []
+    prefix = f".{serving.name}."
+    return sorted(
+        path for path in serving.parent.iterdir()
+        if path.name.startswith(prefix) and (path.name.endswith(_TEMP_SUFFIX) or path.name.endswith(_TEMP_SUFFIX + ".wal"))
+    )
+
+
+def remove_stale_temp_files(serving: Path) -> list[Path]:
+    """Remove the temporary files of publishes whose process is gone (killed mid-publish)."""
+    removed = []
+    for path in temp_files(serving):
+        pid_text = path.name[len(f".{Path(serving).name}."):].split("-", 1)[0]
+        if pid_text.isdigit() and _process_alive(int(pid_text)):
+            continue
+        _remove(path)
+        removed.append(path)
+    return removed
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        connection.execute(
+            "select count(*) from duckdb_tables() where database_name = 'warehouse' and schema_name = 'main' and table_name = ?",
+            [name],
+        ).fetchone()[0]
+    )
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk, so the swap never publishes a file still in the page cache only."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        try:
+            candidate.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _one_line(problem: BaseException) -> str:
+    lines = str(problem).strip().splitlines()
+    return lines[0] if lines else type(problem).__name__

@@ -1,0 +1,409 @@
+"""Serving BI while dbt builds: readers of the serving file never see an error or half a build.
+
+The end-to-end test copies the shared demo build's warehouse, publishes it,
+and starts a reader process that, like a BI tool, opens the serving file
+read-only every 50 ms and checks what it sees, while `segments build`
+rebuilds the warehouse on more events and publishes again. Every snapshot
+must be one whole published build: one build id in `_published`, every table
+as long as `_published` says, and the same segment and people contents as
+the warehouse had when that build was published.
+
+The reader is a separate process on purpose: within one process DuckDB
+shares one open database per path, so a connection opened while another is
+still open reads the file the first one opened (the old build), which would
+hide the swap. BI tools run in processes of their own.
+
+The unit tests run on small hand-made warehouses (no dbt): the manifest, the
+swap under an open reader, refusals (failed gate, unfinished build, failed
+dbt build) that leave the serving file alone, and temporary-file cleanup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import REPO_ROOT, DemoBuild, Workspace
+
+from customer_segments import cli, publish
+
+#: What a snapshot must agree on with the warehouse it was published from:
+#: member counts both ways, and the contents of segment_members and people.
+FINGERPRINT_SQL = """
+select
+    (select count(*) from segment_members) as members,
+    (select sum(member_count) from segments) as member_count_total,
+    (select count(*) from segments) as segments,
+    (select count(*) from people) as people,
+    (select bit_xor(hash(segment_id, entity_id, is_holdout)) from segment_members) as members_hash,
+    (select bit_xor(hash(person_id, lifecycle_stage)) from people) as people_hash
+"""
+
+
+def fingerprint(connection: duckdb.DuckDBPyConnection) -> list:
+    return [int(value) for value in connection.execute(FINGERPRINT_SQL).fetchone()]
+
+
+def warehouse_fingerprint(database: Path) -> list:
+    with duckdb.connect(str(database), read_only=True) as connection:
+        return fingerprint(connection)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def read_snapshot(connection: duckdb.DuckDBPyConnection) -> dict:
+    """One BI query round: the manifest, every published table's length, the fingerprint."""
+    manifest = connection.execute("select build_id, table_name, row_count from _published").fetchall()
+    return {
+        "build_ids": sorted({build_id for build_id, _, _ in manifest}),
+        "manifest_counts": {table: count for _, table, count in manifest},
+        "table_counts": {
+            table: connection.execute(f'select count(*) from "{table}"').fetchone()[0] for _, table, _ in manifest
+        },
+        "fingerprint": fingerprint(connection),
+    }
+
+
+def read_loop(serving: Path, stop_file: Path, interval: float) -> None:
+    """The reader process: a BI tool that connects for every query round, until told to stop."""
+    while not stop_file.exists():
+        record: dict = {"at": time.time()}
+        try:
+            with duckdb.connect(str(serving), read_only=True) as connection:
+                record.update(read_snapshot(connection))
+        except Exception as problem:  # noqa: BLE001 - any error is what the test looks for
+            record["error"] = f"{type(problem).__name__}: {problem}"
+        print(json.dumps(record), flush=True)
+        time.sleep(interval)
+
+
+def append_new_visitors(raw: Path, every: int = 10) -> int:
+    """Replay every `every`-th anonymous message as a new visitor (new messageId and anonymousId, no userId)."""
+    lines = (raw / "events" / "part-00000.jsonl").read_text().splitlines()
+    added = []
+    for number, line in enumerate(lines[::every]):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(message, dict) or not message.get("anonymousId"):
+            continue
+        message.update(messageId=f"serving-test-{number}", anonymousId=f"serving-{message['anonymousId']}", userId=None)
+        added.append(json.dumps(message))
+    (raw / "events" / "part-00001.jsonl").write_text("\n".join(added) + "\n")
+    return len(added)
+
+
+@pytest.fixture
+def served(demo_build: DemoBuild, tmp_path: Path) -> Workspace:
+    """A copy of the demo build's raw data and warehouse, in a folder of this test's own."""
+    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
+    space = Workspace(tmp_path / "space")
+    shutil.rmtree(space.raw)
+    shutil.copytree(demo_build.workspace.raw, space.raw)
+    shutil.copy(demo_build.workspace.database, space.database)
+    return space
+
+
+def test_readers_see_whole_builds_while_dbt_builds_and_publishes(served: Workspace):
+    space = served
+    serving = space.root / "serving" / "bi.duckdb"
+    first = publish.publish(space.database, serving)
+    expected = {first.build_id: warehouse_fingerprint(space.database)}
+    assert append_new_visitors(space.raw) > 500
+
+    held_open = duckdb.connect(str(serving), read_only=True)  # a dashboard that keeps its connection
+    stop_file, log = space.root / "stop-reader", space.root / "reader.jsonl"
+    with log.open("w") as reader_output:
+        reader = subprocess.Popen(
+            [sys.executable, __file__, str(serving), str(stop_file), "0.05"], stdout=reader_output, stderr=subprocess.STDOUT
+        )
+    env = space.env()
+    env.update(
+        SEGMENTS_SERVING_PATH=str(serving),
+        DBT_TARGET_PATH=str(space.root / "target"),
+        DBT_LOG_PATH=str(space.root / "logs"),
+    )
+    try:
+        while not log.read_text():
+            assert reader.poll() is None, log.read_text()
+            time.sleep(0.05)
+        started = time.time()
+        build = subprocess.run(
+            [sys.executable, "-m", "customer_segments.cli", "build"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        )
+        finished = time.time()
+        time.sleep(0.5)
+    finally:
+        stop_file.touch()
+        reader.wait(timeout=60)
+    output = build.stdout + build.stderr
+    assert build.returncode == 0, output[-5000:]
+    assert f"to {serving}." in output, output[-2000:]
+    assert "Traceback" not in output
+
+    # the dashboard that kept its connection still reads the old build, whole
+    with held_open:
+        assert held_open.execute("select distinct build_id from _published").fetchall() == [(first.build_id,)]
+        assert fingerprint(held_open) == expected[first.build_id]
+    second = publish.current(serving)  # a new connection, now that this process holds none
+    assert second is not None and second.build_id != first.build_id
+    assert second.build_id == space.scalar("select build_id from build_audit order by built_at desc limit 1")
+    expected[second.build_id] = warehouse_fingerprint(space.database)
+    assert expected[second.build_id] != expected[first.build_id], "the new events changed nothing"
+
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    errors = [record for record in records if "error" in record]
+    snapshots = [record for record in records if "error" not in record]
+    during = [s for s in snapshots if started <= s["at"] <= finished]
+    print(
+        f"\nreader: {len(records)} query rounds ({len(during)} during the {finished - started:.1f} s build "
+        f"and publish), {len(errors)} errors"
+    )
+    assert errors == []
+    assert len(during) > 20
+    for snapshot in snapshots:
+        assert len(snapshot["build_ids"]) == 1, snapshot
+        (build_id,) = snapshot["build_ids"]
+        assert snapshot["table_counts"] == snapshot["manifest_counts"], build_id
+        assert snapshot["fingerprint"] == expected[build_id], build_id
+    seen = [snapshot["build_ids"][0] for snapshot in snapshots]
+    assert seen[0] == first.build_id and seen[-1] == second.build_id
+    switched = seen.index(second.build_id)
+    assert set(seen[switched:]) == {second.build_id}, "a new connection saw the old build after the new one"
+    assert publish.temp_files(serving) == []
+
+
+# --------------------------------------------------------------------------- hand-made warehouses
+
+
+def make_warehouse(path: Path) -> Path:
+    """Every published table, empty; dq_results, build_audit and the segment tables with the columns publish reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    special = {
+        "dq_results": "build_id varchar, checked_at timestamp, expectation varchar, success boolean, severity varchar",
+        "build_audit": "build_id varchar, built_at timestamp, as_of timestamp, code_version varchar, dq_gate_outcome varchar",
+        "segments": "segment_id varchar, member_count bigint",
+        "segment_members": "segment_id varchar, entity_id varchar",
+    }
+    with duckdb.connect(str(path)) as connection:
+        for name in (*publish.CONTRACT_TABLES, *publish.EVIDENCE_TABLES):
+            connection.execute(f"create table {name} ({special.get(name, 'id integer')})")
+    return path
+
+
+def record_build(path: Path, build_id: str, day: int, *, gate: str = "passed", finished: bool = True, members: int = 3) -> None:
+    """What a dbt build leaves: its checks; unless the gate failed, new segment tables; if it finished, an audit row."""
+    at = datetime(2026, 11, day)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(
+            "insert into dq_results values (?, ?, 'events_quarantine_rate', ?, 'fail')", [build_id, at, gate != "failed"]
+        )
+        if gate == "failed":
+            return  # the gate stops the build: the marts keep their contents
+        connection.execute("delete from segment_members")
+        connection.execute("delete from segments")
+        connection.execute("insert into segment_members select 'champions', 'p' || i from range(?) as t(i)", [members])
+        connection.execute("insert into segments values ('champions', ?)", [members])
+        if finished:
+            connection.execute("insert into build_audit values (?, ?, ?, 'v1', 'passed')", [build_id, at, at])
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    path = make_warehouse(tmp_path / "warehouse" / "segments.duckdb")
+    record_build(path, "b1", 1)
+    return path
+
+
+def served_build(serving: Path) -> tuple[str, int]:
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        (build_id,) = {row[0] for row in connection.execute("select build_id from _published").fetchall()}
+        return build_id, connection.execute("select count(*) from segment_members").fetchone()[0]
+
+
+def test_publish_copies_every_table_with_a_manifest_and_no_temporary_file(warehouse: Path, tmp_path: Path):
+    serving = tmp_path / "serving" / "serving.duckdb"
+    done = publish.publish(warehouse, serving)
+    assert done.build_id == "b1" and done.path == serving.resolve()
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        tables = {row[0] for row in connection.execute("select table_name from duckdb_tables()").fetchall()}
+        manifest = connection.execute("select build_id, table_name, row_count from _published").fetchall()
+    assert tables == {*publish.CONTRACT_TABLES, *publish.EVIDENCE_TABLES, publish.MANIFEST_TABLE}
+    expected_counts = {table: 0 for table in tables - {publish.MANIFEST_TABLE}}
+    expected_counts.update(segments=1, segment_members=3, dq_results=1, build_audit=1)
+    assert {table: count for _, table, count in manifest} == expected_counts
+    assert {build_id for build_id, _, _ in manifest} == {"b1"}
+    assert sorted(p.name for p in serving.parent.iterdir()) == ["serving.duckdb"]
+
+
+def test_the_swap_replaces_the_file_while_open_readers_keep_the_old_one(warehouse: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    before = serving.stat().st_ino
+    with duckdb.connect(str(serving), read_only=True) as reading:
+        record_build(warehouse, "b2", 2, members=5)
+        publish.publish(warehouse, serving)
+        assert reading.execute("select distinct build_id from _published").fetchall() == [("b1",)]
+        assert reading.execute("select count(*) from segment_members").fetchone() == (3,)
+    assert serving.stat().st_ino != before
+    assert served_build(serving) == ("b2", 5)
+    assert publish.temp_files(serving) == []
+
+
+@pytest.mark.parametrize(
+    "gate,finished,reason",
+    [
+        ("failed", True, "the data-quality gate failed in the last build (b2: 1 failed checks"),
+        ("passed", False, "the last build (b2) passed the data-quality gate but did not finish"),
+    ],
+)
+def test_a_build_that_failed_the_gate_or_did_not_finish_publishes_nothing(
+    warehouse: Path, tmp_path: Path, gate: str, finished: bool, reason: str
+):
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    before = serving.stat()
+    record_build(warehouse, "b2", 2, gate=gate, finished=finished, members=5)
+    with pytest.raises(publish.PublishError) as refused:
+        publish.publish(warehouse, serving)
+    assert str(refused.value).startswith(reason)
+    after = serving.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert served_build(serving) == ("b1", 3)
+    assert publish.temp_files(serving) == []
+
+
+def test_a_later_partial_run_without_the_checks_publishes_its_own_audit_row(warehouse: Path, tmp_path: Path):
+    """`dbt run --select ... build_audit` (as the audit tests do) runs no checks but is a finished build."""
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("insert into build_audit values ('b1-rerun', '2026-11-03', '2026-11-03', 'v2', 'passed')")
+    assert publish.publish(warehouse, tmp_path / "serving.duckdb").build_id == "b1-rerun"
+
+
+def test_an_error_while_writing_removes_the_temporary_file_and_keeps_the_old_one(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    record_build(warehouse, "b2", 2)
+
+    def disk_full(path: Path) -> None:
+        assert publish.temp_files(serving), "the new file is written next to the serving file"
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publish, "_fsync", disk_full)
+    with pytest.raises(publish.PublishError, match="No space left on device"):
+        publish.publish(warehouse, serving)
+    assert publish.temp_files(serving) == []
+    assert served_build(serving) == ("b1", 3)
+
+
+def test_temporary_files_of_a_killed_publish_are_removed_by_the_next(warehouse: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    leftovers = [tmp_path / f".serving.duckdb.{dead_pid}-0badc0de.tmp", tmp_path / f".serving.duckdb.{dead_pid}-0badc0de.tmp.wal"]
+    ours = tmp_path / f".serving.duckdb.{os.getppid()}-c0ffee00.tmp"  # a live process: maybe publishing right now
+    for path in (*leftovers, ours):
+        path.write_text("half a database")
+    publish.publish(warehouse, serving)
+    assert publish.temp_files(serving) == [ours]
+
+
+def test_a_warehouse_without_a_finished_build_publishes_nothing(tmp_path: Path):
+    empty = tmp_path / "segments.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(publish.PublishError, match="the warehouse has no person_identifiers, people"):
+        publish.publish(empty, tmp_path / "serving.duckdb")
+    assert not (tmp_path / "serving.duckdb").exists()
+
+
+def test_every_mart_is_published_or_deliberately_not():
+    marts = {path.stem for path in (REPO_ROOT / "models" / "marts").rglob("*.sql")}
+    marts |= {path.stem for path in (REPO_ROOT / "python_models").rglob("*.py")}  # all in the marts schema
+    published = {*publish.CONTRACT_TABLES, *publish.EVIDENCE_TABLES, *publish.OPTIONAL_TABLES}
+    undecided = sorted(
+        name for name in marts
+        if name not in published and name not in publish.NOT_PUBLISHED and not name.startswith(publish.NOT_PUBLISHED_PREFIXES)
+    )
+    assert undecided == [], "publish these in customer_segments/publish.py, or say in NOT_PUBLISHED why not"
+    assert published.isdisjoint(publish.NOT_PUBLISHED)
+    assert sorted(set(publish.NOT_PUBLISHED) - marts) == [], "NOT_PUBLISHED names a model that no longer exists"
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.fixture
+def command_line(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`segments` on the hand-made warehouse, with dbt and the summary stubbed out; returns the serving path."""
+    serving = warehouse.with_name("serving.duckdb")
+    monkeypatch.setenv("SEGMENTS_DUCKDB_PATH", str(warehouse))
+    monkeypatch.delenv("SEGMENTS_SERVING_PATH", raising=False)
+    monkeypatch.setattr(cli, "ensure_demo_data", lambda events, seed: None)
+    monkeypatch.setattr(cli.build_summary, "render", lambda database: "Build summary")
+    # other steps after a build read tables this warehouse does not have
+    monkeypatch.setattr(cli, "_write_report_line", lambda out: "Report: not written (stubbed)", raising=False)
+    return serving
+
+
+def test_segments_build_publishes_after_a_good_build(command_line: Path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "run_dbt", lambda args: 0)
+    assert cli.serving_path() == command_line
+    assert cli.main(["build"]) == 0
+    output = capsys.readouterr().out
+    assert f"Serving: published build b1 (as_of 2026-11-01 00:00" in output
+    assert output.rstrip().endswith(f"to {command_line}.")
+    assert served_build(command_line) == ("b1", 3)
+
+
+def test_segments_build_does_not_publish_a_failed_build(command_line: Path, warehouse: Path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "run_dbt", lambda args: 0)
+    cli.main(["build"])
+    record_build(warehouse, "b2", 2, members=5)  # even a complete record: dbt's exit code says it failed
+    monkeypatch.setattr(cli, "run_dbt", lambda args: 1)
+    capsys.readouterr()
+    assert cli.main(["build"]) == 1
+    output = capsys.readouterr().out
+    assert "The dbt build failed" in output
+    assert f"Serving: not published (the build failed); BI tools keep reading build b1 " in output
+    assert output.rstrip().endswith(f"at {command_line}.")
+    assert served_build(command_line) == ("b1", 3)
+    assert publish.temp_files(command_line) == []
+
+
+def test_segments_publish_refuses_a_failed_gate_in_one_line(command_line: Path, warehouse: Path, capsys):
+    record_build(warehouse, "b2", 2, gate="failed")
+    assert cli.main(["publish"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("Serving: not published (the data-quality gate failed in the last build (b2")
+    assert captured.err.count("\n") == 1
+    assert "there is no serving file yet" in captured.err
+    assert not command_line.exists()
+
+
+def test_serving_path_is_configurable_but_never_the_warehouse(command_line: Path, warehouse: Path, monkeypatch, capsys):
+    other = warehouse.parent / "bi" / "marts.duckdb"
+    monkeypatch.setenv("SEGMENTS_SERVING_PATH", str(other))
+    assert cli.main(["publish"]) == 0
+    assert served_build(other) == ("b1", 3)
+    monkeypatch.setenv("SEGMENTS_SERVING_PATH", str(warehouse))
+    assert cli.main(["publish"]) == 2
+    assert "is the warehouse itself" in capsys.readouterr().err
+
+
+if __name__ == "__main__":  # the reader process of the end-to-end test
+    read_loop(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))
