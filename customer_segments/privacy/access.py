@@ -214,7 +214,7 @@ def export_person(
     Raises PersonNotFound, AmbiguousIdentifier or WarehouseIncomplete (all AccessError).
     """
     person_id = resolve_person(connection, value, identifier_type)
-    return _Export(connection, person_id, project_root).document(exported_at or dt.datetime.now(dt.timezone.utc))
+    return PersonRecords(connection, person_id, project_root).document(exported_at or dt.datetime.now(dt.timezone.utc))
 
 
 def to_json(document: dict[str, Any]) -> str:
@@ -222,8 +222,12 @@ def to_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-class _Export:
-    """One person's export: each section read independently, so a missing table costs only its section."""
+class PersonRecords:
+    """One person's records, each section read independently, so a missing table costs only its section.
+
+    `document()` is the access export; `segments explain` (customer_segments/explain.py)
+    reads the same sections (identifiers, account, why, former ids) through it.
+    """
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, person_id: str, project_root: Path) -> None:
         self.connection = connection
@@ -231,6 +235,12 @@ class _Export:
         self.project_root = project_root
         self.tables = table_names(connection)
         self.unavailable: list[dict[str, str]] = []
+        # ids that merged into this person: their segment history is this person's too
+        # (the export's identity_merges notes the table if it is missing)
+        try:
+            self.former_ids = self.former_person_ids() if "identity_person_merges" in self.tables else []
+        except duckdb.Error:
+            self.former_ids = []
 
     # -- plumbing ----------------------------------------------------------
 
@@ -264,12 +274,6 @@ class _Export:
         pid = self.person_id
         build = self.section("build", ["int_build_context"], lambda: self.row("select * from int_build_context"))
         identifiers = self.section("identifiers", [IDENTITY_TABLE], self.identifiers)
-        # ids that merged into this person: their segment history is this person's too
-        # (identity_merges below notes the table if it is missing)
-        try:
-            self.former_ids = self.former_person_ids() if "identity_person_merges" in self.tables else []
-        except duckdb.Error:
-            self.former_ids = []
         traits = self.traits()
         account = self.account()
         account_id = account["account_id"] if account else None
