@@ -4,6 +4,7 @@
     segments summary
     segments publish
     segments export-person IDENTIFIER [--type TYPE] [--out FILE]
+    segments explain IDENTIFIER [--type TYPE] [--json]
 
 `build` generates demo data first when no raw data is configured (neither
 SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
@@ -16,6 +17,9 @@ message saying what to do).
 `export-person` writes, as JSON, everything the warehouse holds about the
 person an identifier belongs to (README "Privacy"); it exits 1 when nobody
 holds the identifier and 2 when it could mean several people.
+`explain` shows one person: identifiers, scores with the events that
+contributed most, and for every segment why they are or are not a member
+(README "Explain"); same exit codes as `export-person`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from customer_segments import publish
+from customer_segments import explain
 from customer_segments import summary as build_summary
 from customer_segments.privacy import access
 
@@ -163,17 +168,22 @@ def cmd_publish(_options: argparse.Namespace) -> int:
     return 0 if published else 1
 
 
-def cmd_export_person(options: argparse.Namespace) -> int:
+def _open_read_only():
+    """The warehouse, read-only (a person's data is only read); a UsageError when it cannot be opened."""
     import duckdb
 
     path = duckdb_path()
     if not path.exists():
         raise UsageError(f"No warehouse at {path}: run `segments build` first.")
     try:
-        connection = duckdb.connect(str(path), read_only=True)
+        return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as problem:
         first_line = str(problem).strip().splitlines()[0]
         raise UsageError(f"Cannot open {path} read-only ({first_line}); if a build is running, retry when it ends.")
+
+
+def cmd_export_person(options: argparse.Namespace) -> int:
+    connection = _open_read_only()
     try:
         document = access.export_person(connection, options.identifier, options.type)
     except access.PersonNotFound as missing:
@@ -196,6 +206,21 @@ def cmd_export_person(options: argparse.Namespace) -> int:
     except OSError as problem:
         raise UsageError(f"Cannot write {out}: {problem.strerror}.")
     print(f"Wrote the access export of {document['person_id']} to {out}.")
+    return 0
+
+
+def cmd_explain(options: argparse.Namespace) -> int:
+    connection = _open_read_only()
+    try:
+        explanation = explain.explain_person(connection, options.identifier, options.type)
+    except access.PersonNotFound as missing:
+        print(f"segments: {missing}", file=sys.stderr)
+        return 1
+    except access.AccessError as problem:
+        raise UsageError(str(problem))
+    finally:
+        connection.close()
+    sys.stdout.write(explain.to_json(explanation) if options.json else explain.render_text(explanation))
     return 0
 
 
@@ -224,6 +249,15 @@ def parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", metavar="FILE", help="write the JSON to this file (default: standard output)")
     export.set_defaults(handler=cmd_export_person)
+    explain_command = commands.add_parser(
+        "explain", help="show one person: identifiers, scores and what made them, why in or not in each segment"
+    )
+    explain_command.add_argument("identifier", help="an identifier of the person: email, user id, anonymous id, ...")
+    explain_command.add_argument(
+        "--type", choices=access.IDENTIFIER_TYPES, help="the identifier's type (default: try every type)"
+    )
+    explain_command.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    explain_command.set_defaults(handler=cmd_explain)
     return top
 
 
