@@ -414,6 +414,8 @@ def render_text(explanation: dict[str, Any], width: int | None = None) -> str:
                 )
             if part["others"]["event_days"]:
                 add(f"    {'+ ' + str(part['others']['event_days']) + ' more event-days':<61}{number(part['others']['points']):>8}")
+            if part["score"] is not None and abs(part["total"] - part["score"]) > 1e-6:
+                add(f"    note: these add up to {number(part['total'])}, not the score (has the warehouse changed since?)")
 
     segments = explanation["segments"]
     if segments is not None:
