@@ -420,9 +420,10 @@ def render_text(explanation: dict[str, Any], width: int | None = None) -> str:
     segments = explanation["segments"]
     if segments is not None:
         add("Segments")
-        wrap = lambda text, indent: lines.extend(  # noqa: E731
-            textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "  ")
-        )
+
+        def wrap(text: str, indent: str) -> None:
+            lines.extend(textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "  "))
+
         for segment in segments:
             head = f"  {segment['segment_id']} ({segment['status']}, priority {segment['priority']}): "
             if segment["is_member"]:
