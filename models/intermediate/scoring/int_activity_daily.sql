@@ -3,7 +3,8 @@
     incremental_strategy=('delete+insert' if target.type == 'duckdb' else 'insert_overwrite'),
     unique_key=('activity_date' if target.type == 'duckdb' else none),
     partition_by=(none if target.type == 'duckdb' else ['activity_date']),
-    on_schema_change='fail'
+    on_schema_change='fail',
+    post_hook="{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}"
 ) }}
 {#-
   Daily activity, the aggregate every recency-weighted score is computed from:
@@ -13,7 +14,8 @@
   today's identity graph at read time.
   Incremental: a build recomputes only the days from (newest day held -
   var activity_lookback_days), so late events within that window are counted
-  and older days are never rescanned. Email opens and clicks count as
+  and older days are never rescanned; days that fall out of the retention
+  window (var retention_days) are deleted after each build. Email opens and clicks count as
   Email_Opened / Email_Clicked; other email events do not count.
 -#}
 {{ customer_segments.after_quality_gate() }}

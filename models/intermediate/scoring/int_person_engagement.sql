@@ -74,6 +74,8 @@ decayed as (
     cross join build
     where attributed.person_id is not null
         and attributed.activity_date <= cast(build.as_of as date)
+        -- retention: days older than var retention_days before as_of are not used
+        and attributed.activity_date >= cast({{ customer_segments.retention_cutoff() }} as date)
 
 ),
 
