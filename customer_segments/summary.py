@@ -157,9 +157,12 @@ def _privacy_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
             text = ", ".join(f"{source} {rows:,}" for source, rows, _at in ignored)
             lines.append(f"Retention: rows older than {ignored[0][2]:%Y-%m-%d} not used: {text} (var retention_days).")
     if _table_exists(connection, "build_audit") and _table_exists(connection, "erasure_log"):
-        latest = connection.execute(
-            "select erased_people, erased_identifiers from build_audit order by built_at desc limit 1"
-        ).fetchall()
+        try:
+            latest = connection.execute(
+                "select erased_people, erased_identifiers from build_audit order by built_at desc limit 1"
+            ).fetchall()
+        except duckdb.Error:  # a warehouse built before build_audit had these columns
+            return lines
         total = connection.execute("select count(*) from erasure_log").fetchall()[0][0]
         if latest and (latest[0][1] or total):
             people, identifiers = latest[0]

@@ -135,7 +135,7 @@
         'identifier': ['identifier_value', 'from_value', 'to_value', 'partner_value', 'anonymous_id', 'user_id',
                        'email', 'device_id', 'previous_id', 'contact_id', 'subject_value', 'root'],
         'node': ['node_id', 'from_node_id', 'to_node_id'],
-        'text': ['raw', 'raw_line', 'raw_row', 'properties', 'traits', 'context', 'evidence', 'detail'],
+        'text': ['raw', 'raw_line', 'raw_row'],
     }) }}
 {%- endmacro %}
 
@@ -174,8 +174,11 @@
   on-run-end: remove every person erased in this build from every table the
   project built, then empty int_erasure_targets (the only place their values
   were kept, for this purge). Rows match by person id (and entity_id of person
-  segments), by identifier value, by graph node id, or, for raw lines and JSON
-  blobs, by containing one of the person's identifier values. Logs what it did.
+  segments), by identifier value, by graph node id, or, for raw lines that
+  could not be parsed into id columns (quarantine, malformed lines), by
+  containing one of the person's identifier values. Logs what it did.
+  Aggregates built earlier in the same build (member counts, account rollups)
+  still count the erased people until the next build; they hold no personal data.
 -#}
 {% macro purge_erased_people() -%}
     {%- if not execute or flags.WHICH not in ('build', 'run') -%}
@@ -230,9 +233,15 @@
                     {%- do conditions.append(column ~ " in (select node_id from " ~ node_lookup[0] ~ " where identifier_value in (select identifier_value from " ~ targets ~ "))") -%}
                 {%- endfor -%}
             {%- endif -%}
+            {#- raw text is searched only where no id column could match: rows that could not be parsed
+                (quarantined, when the table says so) or tables without id columns; values shorter than
+                6 characters match too much free text and are matched in id columns only -#}
+            {%- set has_ids = conditions | length > 0 -%}
             {%- for column in columns_by_kind['text'] if column in columns -%}
-                {#- values shorter than 6 characters match too much free text: they are matched in id columns only -#}
-                {%- do conditions.append("exists (select 1 from " ~ targets ~ " as erased where length(erased.identifier_value) >= 6 and " ~ customer_segments.text_contains("lower(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))", "lower(erased.identifier_value)") ~ ")") -%}
+                {%- set unparsed = "quarantine_reason is not null and " if (has_ids and 'quarantine_reason' in columns) else "" -%}
+                {%- if not has_ids or unparsed -%}
+                    {%- do conditions.append("(" ~ unparsed ~ "exists (select 1 from " ~ targets ~ " as erased where length(erased.identifier_value) >= 6 and " ~ customer_segments.text_contains("lower(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))", "lower(erased.identifier_value)") ~ "))") -%}
+                {%- endif -%}
             {%- endfor -%}
             {%- if conditions -%}
                 {%- set condition = "(" ~ conditions | join(" or ") ~ ")" -%}
