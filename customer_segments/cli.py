@@ -2,6 +2,7 @@
 
     segments build [--events N] [--seed S] [-- <extra dbt build args>]
     segments summary
+    segments report [--out FILE]
     segments publish
     segments export-person IDENTIFIER [--type TYPE] [--out FILE]
     segments explain IDENTIFIER [--type TYPE] [--json]
@@ -14,6 +15,9 @@ serving database BI tools read (README "Serving BI while dbt builds");
 `publish` does that step alone. Exit codes: 0 success, 1 the dbt build failed
 or its result was not published, 2 bad usage or configuration (with a
 message saying what to do).
+`report` writes the segment report, one static HTML page (README "Segment
+report"); `build` writes it too after a successful build and prints its path
+(a report that cannot be written is said, and does not change the exit code).
 `export-person` writes, as JSON, everything the warehouse holds about the
 person an identifier belongs to (README "Privacy"); it exits 1 when nobody
 holds the identifier and 2 when it could mean several people.
@@ -34,12 +38,14 @@ from pathlib import Path
 from customer_segments import publish
 from customer_segments import explain
 from customer_segments import summary as build_summary
+from customer_segments.report import ReportError, render_report
 from customer_segments.privacy import access
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RAW_PATH = "data/raw"
 DEFAULT_TRUTH_PATH = "data/ground_truth"
 DEFAULT_DUCKDB_PATH = "warehouse/segments.duckdb"
+REPORT_NAME = "report.html"
 
 
 class UsageError(Exception):
@@ -117,6 +123,8 @@ def cmd_build(options: argparse.Namespace) -> int:
     print()
     if duckdb_path().exists():
         print(build_summary.render(duckdb_path()))
+        if code == 0:
+            print(_write_report_line(duckdb_path().with_name(REPORT_NAME)))
     if code != 0:
         print(
             "\nThe dbt build failed (see the errors above; dbt's full log is in logs/dbt.log). "
@@ -148,6 +156,26 @@ def _serving_kept(reason: str) -> str:
     kept = publish.current(path)
     still = f"BI tools keep reading {kept.line()}" if kept else "there is no serving file yet"
     return f"Serving: not published ({reason}); {still} at {path}."
+
+
+def _write_report_line(out: Path) -> str:
+    """Write the segment report after a build; one summary line either way (the build's result stands)."""
+    try:
+        return f"Report: {render_report(duckdb_path(), out)}"
+    except ReportError as problem:
+        return f"Report: not written ({problem})"
+
+
+def cmd_report(options: argparse.Namespace) -> int:
+    if not duckdb_path().exists():
+        raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    out = Path(options.out) if options.out else duckdb_path().with_name(REPORT_NAME)
+    try:
+        written = render_report(duckdb_path(), out)
+    except ReportError as problem:
+        raise UsageError(str(problem))
+    print(f"Wrote the segment report to {written}.")
+    return 0
 
 
 def cmd_summary(_options: argparse.Namespace) -> int:
@@ -234,6 +262,11 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=cmd_build)
     summary = commands.add_parser("summary", help="print the summary of the last build")
     summary.set_defaults(handler=cmd_summary)
+    report = commands.add_parser("report", help="write the segment report (static HTML) of the last build")
+    report.add_argument(
+        "--out", metavar="FILE", help=f"where to write it (default: {REPORT_NAME} next to the warehouse file)"
+    )
+    report.set_defaults(handler=cmd_report)
     publish_command = commands.add_parser(
         "publish", help="publish the last good build to the serving database BI tools read (build does this too)"
     )
