@@ -279,7 +279,7 @@ def histogram(
                 f"<title>{esc(fmt_number(edges[i]))} to {esc(fmt_number(edges[i + 1]))}: {count:,}</title></rect>"
             )
     baseline = frame.height - frame.bottom + 16
-    for i in (0, n // 2, n):
+    for i in sorted({0, n // 2, n}):
         if i < len(edges):
             parts.append(
                 f'<text class="tick" x="{frame.left + i * width:.1f}" y="{baseline}" text-anchor="middle">'

@@ -111,6 +111,10 @@ class SegmentInfo:
         return "accounts" if self.entity_type == "account" else "people"
 
     @property
+    def noun_one(self) -> str:
+        return "account" if self.entity_type == "account" else "person"
+
+    @property
     def score_meaning(self) -> str | None:
         """What `score` ranks, from the definition's description ("... score = total spend.")."""
         found = re.search(r"score = ([^;]+?)\.?$", self.profile or "")

@@ -88,6 +88,9 @@ svg .zero { stroke:#14213d; stroke-width:1.5; stroke-dasharray:4 3; }
 table { border-collapse:collapse; width:100%; font-size:13px; margin:6px 0 10px; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; unicode-bidi:isolate; overflow-wrap:anywhere; }
 td[data-col="check"] { min-width:260px; }
+td[data-col="goal"] code { white-space:nowrap; }
+td[data-col="segment"] { min-width:170px; } td[data-col="profile"] { min-width:280px; }
+th { overflow-wrap:normal; }
 td[data-col="observed"], td[data-col="threshold"] { white-space:normal; max-width:260px; }
 details { margin:6px 0 10px; } summary { cursor:pointer; color:var(--accent); font-size:14px; }
 th { font-size:12px; color:var(--muted); font-weight:600; background:#fbfcfd; }

@@ -65,6 +65,13 @@ def fmt_points(value: float | None) -> str:
     return "\u2013" if value is None else f"{float(value) * 100:+.1f} pts"
 
 
+def fmt_lift(lift: float | None, low: float | None, high: float | None) -> str:
+    """'+29.4 pts [+18.4, +36.5]': the estimate and its 95% interval, in percentage points."""
+    if low is None or high is None:
+        return fmt_points(lift)
+    return f"{fmt_points(lift)} [{float(low) * 100:+.1f}, {float(high) * 100:+.1f}]"
+
+
 def fmt_time(value: Any) -> str:
     if value is None:
         return "\u2013"
@@ -170,7 +177,7 @@ def section_summary(ctx: Context) -> str:
             if s.segment_id in lift and s.status == "active":
                 lift_status, value, low, high = lift[s.segment_id]
                 lift_text = (
-                    f"{fmt_points(value)} [{fmt_points(low)}, {fmt_points(high)}]"
+                    fmt_lift(value, low, high)
                     if lift_status == "measured" else "not enough data yet"
                 )
             rows.append(
@@ -307,15 +314,17 @@ def section_score_distributions(ctx: Context) -> str:
             cards.append(header + '<p class="empty">No members with a score in this build.</p></div>')
             continue
         low, high = float(scores.min()), float(scores.max())
-        bins = HISTOGRAM_BINS if high > low else 1
-        counts, edges = np.histogram(scores, bins=bins, range=(low, high) if high > low else (low - 0.5, low + 0.5))
+        # one value for everyone: three bins around it, so the bar stands alone in the middle
+        pad = max(abs(low) * 0.05, 0.5)
+        bins, span = (HISTOGRAM_BINS, (low, high)) if high > low else (3, (low - 1.5 * pad, low + 1.5 * pad))
+        counts, edges = np.histogram(scores, bins=bins, range=span)
         chart = histogram(
             [float(e) for e in edges], [int(c) for c in counts], f"{s.name}: members by score",
             x_label=f"score{': ' + meaning if meaning else ''}"[:70], colour=ctx.colours.get(s.segment_id, PALETTE[0]),
         )
         cards.append(
             header
-            + f'<p class="hint">{len(scores):,} {esc(s.noun)} \u00b7 median {esc(fmt_number(float(np.median(scores))))} '
+            + f'<p class="hint">{len(scores):,} {esc(s.noun if len(scores) != 1 else s.noun_one)} \u00b7 median {esc(fmt_number(float(np.median(scores))))} '
             f"\u00b7 range {esc(fmt_number(low))} to {esc(fmt_number(high))}"
             + (f"<br>score = {esc(meaning)}" if meaning else "")
             + f"</p>{chart}</div>"
@@ -347,7 +356,7 @@ def section_lift(ctx: Context) -> str:
          lift, low, high, status) in rows:
         name = ctx.name_of(segment_id)
         if status == "measured" and lift is not None:
-            note = f"{fmt_points(lift)} [{fmt_points(low)}, {fmt_points(high)}]"
+            note = fmt_lift(lift, low, high)
             plot_rows.append((name, float(lift), _number(low), _number(high), note))
             verdict = ("works" if low is not None and low > 0 else "hurts" if high is not None and high < 0
                        else "no clear effect")
@@ -365,7 +374,7 @@ def section_lift(ctx: Context) -> str:
             + _cell(fmt_pct(t_rate), "treated_rate", True, t_rate)
             + _cell(fmt_pct(h_rate), "holdout_rate", True, h_rate)
             + _cell(esc(fmt_points(lift)), "lift", True, lift)
-            + _cell(esc(f"{fmt_points(low)} to {fmt_points(high)}" if low is not None else "\u2013"), "interval", True)
+            + _cell(esc(f"{float(low) * 100:+.1f} to {float(high) * 100:+.1f}" if low is not None and high is not None else "\u2013"), "interval", True)
             + _cell(fmt_int(pending), "pending", True, pending)
             + _cell(_badge(verdict, {"works": "good", "hurts": "bad", "no clear effect": "warn"}.get(verdict, "muted")), "status")
             + "</tr>"
@@ -375,9 +384,10 @@ def section_lift(ctx: Context) -> str:
         '<p class="hint">Lift is the conversion rate of treated members minus that of the holdout, who are left '
         "alone on purpose, in percentage points. A dot is the estimate, the bar its 95% interval: green when the "
         "whole interval is above zero (the segment's action works), red when below, grey when it cannot tell yet. "
-        "Entries count once their conversion window has passed.</p>"
+        "Entries count once their conversion window has passed; lift is measured once both groups have at least "
+        "<code>lift_min_group_size</code> (30 by default) such entries.</p>"
         f"<figure>{chart}</figure>"
-        + _table(["Segment", "Goal", "Treated", "Holdout", "Treated conv.", "Holdout conv.", "Lift", "95% interval",
+        + _table(["Segment", "Goal", "Treated", "Holdout", "Treated conv.", "Holdout conv.", "Lift", "95% interval (pts)",
                   "Pending", "Verdict"], table_rows, "lift", {2, 3, 4, 5, 6, 7, 8})
     )
 
