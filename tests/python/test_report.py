@@ -22,6 +22,7 @@ from customer_segments import cli
 from customer_segments.generate import spec
 from customer_segments.report import render_report
 from customer_segments.report.browser import chromium_path, open_page
+from customer_segments.report.charts import esc
 from customer_segments.report.sections import SECTIONS
 
 SECTION_IDS = [section_id for section_id, _title in SECTIONS]
@@ -257,13 +258,7 @@ def test_identity_health_numbers(report: Report):
     refused = [cells for table, _attributes, cells in report.page.rows if table == "refused-identifiers" and cells]
     assert any(cells["value"][0] == "kiosk-device-0001" and number(cells["people"]) >= 50 for cells in refused)
     for reason, count in query(report.database, "select reason, count(*) from identity_rejected_edges group by 1"):
-        assert f"{esc_text(reason)}: {count:,}</title>" in report.html
-
-
-def esc_text(text: str) -> str:
-    from customer_segments.report.charts import esc
-
-    return esc(text)
+        assert f"{esc(reason)}: {count:,}</title>" in report.html
 
 
 def test_suggestions_show_profile_and_rule(report: Report):
