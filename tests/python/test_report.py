@@ -379,7 +379,7 @@ def chromium() -> Path:
     path = chromium_path()
     if not path.exists():
         if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: .ci/run installs Debian's chromium package")
+            pytest.fail(f"{path} is missing: bin/test installs Debian's chromium package (as root)")
         pytest.skip(f"{path} is missing (apt-get install chromium); CI installs it")
     return path
 
