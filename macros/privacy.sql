@@ -237,16 +237,22 @@
                 (quarantined, when the table says so) or tables without id columns; values shorter than
                 6 characters match too much free text and are matched in id columns only -#}
             {%- set has_ids = conditions | length > 0 -%}
+            {%- set statements = [] -%}
+            {%- if conditions -%}
+                {%- do statements.append("(" ~ conditions | join(" or ") ~ ")") -%}
+            {%- endif -%}
+            {#- substring searches are their own statements, so the cheap filter runs before the search -#}
             {%- for column in columns_by_kind['text'] if column in columns -%}
                 {%- set unparsed = "quarantine_reason is not null and " if (has_ids and 'quarantine_reason' in columns) else "" -%}
                 {%- if not has_ids or unparsed -%}
-                    {%- do conditions.append("(" ~ unparsed ~ "exists (select 1 from " ~ targets ~ " as erased where length(erased.identifier_value) >= 6 and " ~ customer_segments.text_contains("lower(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))", "lower(erased.identifier_value)") ~ "))") -%}
+                    {%- do statements.append(unparsed ~ "exists (select 1 from " ~ targets ~ " as erased where length(erased.identifier_value) >= 6 and " ~ customer_segments.text_contains("lower(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))", "lower(erased.identifier_value)") ~ ")") -%}
                 {%- endif -%}
             {%- endfor -%}
-            {%- if conditions -%}
-                {%- set condition = "(" ~ conditions | join(" or ") ~ ")" -%}
+            {%- if statements -%}
                 {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-                {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
+                {%- for condition in statements -%}
+                    {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
+                {%- endfor -%}
                 {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
                 {%- if before != after -%}
                     {%- do purged.append(name ~ ' ' ~ (before - after)) -%}
