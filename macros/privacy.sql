@@ -260,6 +260,7 @@
             {%- endif -%}
         {%- endfor -%}
         {%- do run_query(customer_segments.delete_where(targets, 'true')) -%}
+        {%- do customer_segments.recount_segments(relations) -%}
         {%- do customer_segments.commit_purge() -%}
         {%- do log('Erasure: ' ~ count ~ ' identifiers of newly erased people purged from ' ~ purged | length ~ ' tables (' ~ purged | join(', ') ~ ').', info=true) -%}
     {%- endfor -%}
@@ -314,4 +315,31 @@
         {%- set reference = "(select max(event_at) from " ~ ref('stg_segment__events') ~ " where quarantine_reason is null and duplicate_reason is null)" -%}
     {%- endif -%}
     {{ dbt.dateadd('day', -1 * (var('retention_days') | int), reference) }}
+{%- endmacro %}
+
+
+{#-
+  After a purge, segments.member_count and holdout_count count from
+  segment_members again, so the catalog agrees with its members in the build
+  that erased them (other aggregates catch up at the next build; README "Privacy").
+-#}
+{% macro recount_segments(relations) -%}
+    {{ return(adapter.dispatch('recount_segments', 'customer_segments')(relations)) }}
+{%- endmacro %}
+{% macro default__recount_segments(relations) -%}
+    {%- set found = {} -%}
+    {%- for name, relation in relations if name in ('segments', 'segment_members') -%}
+        {%- do found.update({name: relation}) -%}
+    {%- endfor -%}
+    {%- if found | length == 2 -%}
+        {%- do run_query(
+            'update ' ~ found['segments'] ~ ' as s set'
+            ~ ' member_count = (select count(*) from ' ~ found['segment_members'] ~ ' as m where m.segment_id = s.segment_id),'
+            ~ ' holdout_count = (select count(*) from ' ~ found['segment_members'] ~ ' as m where m.segment_id = s.segment_id and m.is_holdout)'
+            ~ " where s.status = 'active'"
+        ) -%}
+    {%- endif -%}
+{%- endmacro %}
+{% macro spark__recount_segments(relations) -%}
+    {#- parquet tables cannot UPDATE: the counts catch up at the next build -#}
 {%- endmacro %}
