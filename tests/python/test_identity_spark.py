@@ -120,6 +120,10 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     space = Workspace(tmp_path_factory.mktemp("identity_spark"))
     generate(space.raw, space.truth, events=5_000, seed=7, progress=False)
+    # no erasure here: the DuckDB build would purge erased people's graph rows at its end (leaving gaps in the
+    # node numbering) after Spark's input was read from the same sightings; erasure has its own tests
+    for path in space.raw.glob("erasure_requests.*"):
+        path.unlink()
     run = space.dbt("build")
     assert run.returncode == 0, run.output[-5000:]
     parquet = space.root / "int_identity_sightings.parquet"
