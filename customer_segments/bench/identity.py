@@ -171,7 +171,12 @@ def run_graph_models(space: Workspace) -> dict:
     fingerprint = sql_fingerprint()
     done = space.dbt("run", "--select", *GRAPH_MODELS)
     results = json.loads((space.target / "run_results.json").read_text())["results"]
-    per_model = {result["unique_id"].rsplit(".", 1)[-1]: float(result["execution_time"]) for result in results}
+    # models only: the project's on-run-start/on-run-end hooks (erasure) are operations, not graph models
+    per_model = {
+        result["unique_id"].rsplit(".", 1)[-1]: float(result["execution_time"])
+        for result in results
+        if result["unique_id"].startswith("model.")
+    }
     if sorted(per_model) != sorted(GRAPH_MODELS):
         raise BenchError(f"dbt ran {sorted(per_model)}, expected exactly {GRAPH_MODELS}")
     return {

@@ -3,6 +3,7 @@
   kept out of this build, per input: the build summary and build_audit say it,
   so nothing disappears silently.
 -#}
+{{ customer_segments.after_quality_gate() }}
 
 with
 
