@@ -35,7 +35,20 @@
     coalesce(case when json_valid({{ text_column }}) then json_type({{ text_column }}) = 'OBJECT' end, false)
 {%- endmacro %}
 {% macro spark__is_json_object(text_column) -%}
-    (substr(ltrim({{ text_column }}), 1, 1) = '{' and get_json_object({{ text_column }}, '$') is not null)
+    coalesce({{ text_column }} rlike '^\\s*[{]' and {{ customer_segments.spark_is_json(text_column) }}, false)
+{%- endmacro %}
+
+
+{#-
+  Spark: true when the text is one well-formed JSON value, null when not.
+  Spark's JSON functions parse the first value and ignore what follows
+  (`{"a":1}}` passes get_json_object, from_json and try_parse_json), so the
+  text is parsed as the first element of an array closed by a sentinel: any
+  trailing text breaks the array, ends it early or adds an element.
+-#}
+{% macro spark_is_json(text_column) -%}
+    (get_json_object(concat('[', {{ text_column }}, ',"~customer_segments~"]'), '$[1]') = '~customer_segments~'
+        and json_array_length(concat('[', {{ text_column }}, ',"~customer_segments~"]')) = 2)
 {%- endmacro %}
 
 
@@ -109,7 +122,7 @@
     regexp_matches({{ text_column }}, '{{ pattern }}')
 {%- endmacro %}
 {% macro spark__regex_matches(text_column, pattern) -%}
-    ({{ text_column }} rlike '{{ pattern }}')
+    ({{ text_column }} rlike {{ customer_segments.sql_string(pattern) }})
 {%- endmacro %}
 
 

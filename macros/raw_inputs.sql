@@ -12,8 +12,16 @@
   reads them through its `text`/`csv` data sources.
 -#}
 
+{#- A text as a SQL string literal. -#}
 {% macro sql_string(value) -%}
+    {{ return(adapter.dispatch('sql_string', 'customer_segments')(value)) }}
+{%- endmacro %}
+{% macro default__sql_string(value) -%}
     '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+{% macro spark__sql_string(value) -%}
+    {#- Spark reads backslash escapes in literals, and 'a''b' is two literals ('ab'), not a quote -#}
+    '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
 
 
@@ -39,8 +47,29 @@
 {%- endmacro %}
 
 {% macro spark__list_raw_files(pattern) -%}
-    {#- Spark SQL cannot list a folder; the path pattern itself is handed to the reader. -#}
-    {{ return([customer_segments.raw_path() ~ '/' ~ pattern]) }}
+    {#-
+      Spark SQL cannot glob a folder, and reading a path that matches nothing
+      is an error, so the raw folder is listed once per call through the
+      binaryFile source (paths and sizes only: the content column is never
+      read) and filtered here. Hidden files (`.` or `_` first) are skipped by
+      Spark itself. Paths come back as raw_path/<relative name>, as on DuckDB.
+    -#}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set root = customer_segments.raw_path() -%}
+    {%- do run_query("create or replace temporary view customer_segments_raw_files using binaryFile options (path "
+        ~ customer_segments.sql_string(root) ~ ", recursiveFileLookup 'true')") -%}
+    {%- set listed = run_query("select path from customer_segments_raw_files") -%}
+    {#- Spark qualifies the root (file:/abs/...); a relative root matches at the end of its qualified form -#}
+    {%- set parts = [] -%}
+    {%- for part in root.split('/') if part not in ('', '.', '..') -%}{%- do parts.append(part) -%}{%- endfor -%}
+    {%- set root_regex = ('^[a-z]+:/+' if root.startswith('/') else '^[a-z]+:(?:.*/)?') ~ modules.re.escape(parts | join('/')) -%}
+    {%- set name_regex = modules.re.escape(pattern).replace('\\*', '[^/]*') -%}
+    {%- set files = [] -%}
+    {%- for path in listed.columns[0].values() -%}
+        {%- set found = modules.re.match(root_regex ~ '/(' ~ name_regex ~ ')$', path) -%}
+        {%- if found -%}{%- do files.append(root ~ '/' ~ found.group(1)) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(files | sort) }}
 {%- endmacro %}
 
 
@@ -112,12 +141,56 @@
 {%- endmacro %}
 
 {% macro spark__raw_event_lines(files) -%}
+    {%- if files | length == 0 %}
     select
-        input_file_name() as source_file,
-        monotonically_increasing_id() + 1 as line_number,
-        value as raw_line
-    from text.`{{ files[0] }}`
-    where trim(value) <> ''
+        cast(null as string) as source_file,
+        cast(null as bigint) as line_number,
+        cast(null as string) as raw_line
+    where 1 = 0
+    {%- endif %}
+    {%- for file in files %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    {%- if file.endswith('.parquet') %}
+    select
+        {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        _metadata.row_index + 1 as line_number,
+        {{ customer_segments.spark_parquet_row_as_json(file) }} as raw_line
+    from parquet.`{{ file }}`
+    {%- else %}
+    select source_file, line_number, raw_line
+    from {{ customer_segments.spark_numbered_lines(file) }} as lines_of_file
+    where raw_line is not null and trim(raw_line) <> ''
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{#-
+  The lines of one text file (optionally .gz) with their 1-based line number,
+  as a subquery (source_file, line_number, raw_line). The text source reads a
+  file in order, split by split, and monotonically_increasing_id() grows with
+  the split and the row within it, so numbering by it is the file's line
+  order. skip_empty: leave empty lines out before numbering (DuckDB's CSV
+  reader skips them; its line reader counts them).
+  The numbering is one window over the whole file, i.e. one task: fine for
+  files of a few million lines, a bottleneck beyond (README "Known gaps").
+-#}
+{% macro spark_numbered_lines(file, skip_empty=false) -%}
+    (
+        select
+            {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+            row_number() over (order by line_position) as line_number,
+            value as raw_line
+        from (
+            select monotonically_increasing_id() as line_position, value
+            from text.`{{ file }}`
+            {%- if skip_empty %}
+            where value <> ''
+            {%- endif %}
+        ) as positioned
+    )
 {%- endmacro %}
 
 
@@ -136,6 +209,28 @@
         {{ "," if not loop.last }}
     {%- endfor %}
     ))::varchar
+{%- endmacro %}
+
+
+{#-
+  Spark: the same JSON object per Parquet row, written out field by field
+  (to_json cannot embed a JSON string as an object): nulls as null, nested
+  objects kept when they are JSON strings (else null, as on DuckDB).
+-#}
+{% macro spark_parquet_row_as_json(file) -%}
+    {%- set described = run_query("describe query select * from parquet.`" ~ file ~ "`") -%}
+    concat('{', concat_ws(','
+    {%- for row in described.rows if row[0] and not row[0].startswith('#') %}
+        {%- set name = row[0] -%}
+        {%- set type = row[1] | lower -%}
+        , concat('"{{ name }}":',
+        {%- if name in ['properties', 'traits', 'context'] and type == 'string' %}
+            case when {{ customer_segments.spark_is_json("`" ~ name ~ "`") }} then `{{ name }}` else 'null' end)
+        {%- else %}
+            case when `{{ name }}` is null then 'null' else regexp_extract(to_json(named_struct('v', `{{ name }}`)), '^[{]"v":(.*)[}]$', 1) end)
+        {%- endif %}
+    {%- endfor %}
+    ), '}')
 {%- endmacro %}
 
 
@@ -179,12 +274,12 @@
     {%- endfor -%}
     {%- if selects | length == 0 %}
     select
-        cast(null as varchar) as source_file,
+        cast(null as {{ dbt.type_string() }}) as source_file,
         cast(null as bigint) as line_number,
         {%- for column in columns %}
-        cast(null as varchar) as {{ column }},
+        cast(null as {{ dbt.type_string() }}) as {{ column }},
         {%- endfor %}
-        cast(null as varchar) as _extra_fields
+        cast(null as {{ dbt.type_string() }}) as _extra_fields
     where 1 = 0
     {%- else -%}
     {{ selects | join('\n    union all\n') }}
@@ -194,6 +289,10 @@
 
 {#- The header of a CSV file (lower-cased names) or a Parquet file's columns; none if the file is empty. -#}
 {% macro raw_file_columns(file) -%}
+    {{ return(adapter.dispatch('raw_file_columns', 'customer_segments')(file)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_columns(file) -%}
     {%- if file.endswith('.parquet') -%}
         {%- set described = run_query("describe select * from read_parquet(" ~ customer_segments.sql_string(file) ~ ")") -%}
         {{ return(described.columns[0].values() | map('lower') | list) }}
@@ -212,7 +311,12 @@
 {%- endmacro %}
 
 
+{#- One file's rows: source_file, line_number, the `columns` as text (null when not `present`), _extra_fields. -#}
 {% macro raw_file_select(file, present, columns) -%}
+    {{ return(adapter.dispatch('raw_file_select', 'customer_segments')(file, present, columns)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_select(file, present, columns) -%}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {%- if file.endswith('.parquet') %}
@@ -255,11 +359,66 @@
 {%- endmacro %}
 
 
+{#- Spark: the same checks and columns as DuckDB (default__raw_table_rows), with Spark's readers below. -#}
 {% macro spark__raw_table_rows(files, required_columns, optional_columns) -%}
-    {#- Only when the model runs: raising at parse time would stop every command on Spark. -#}
-    {%- if execute %}
-    {{ exceptions.raise_compiler_error(
-        "Reading flat raw files on the spark target is not implemented yet (tracked in the scale issue). "
-        ~ "Load them as tables and point the staging models there, or build on the dev (DuckDB) target.") }}
-    {%- endif %}
+    {{ return(customer_segments.default__raw_table_rows(files, required_columns, optional_columns)) }}
+{%- endmacro %}
+
+{% macro spark__raw_file_columns(file) -%}
+    {%- if file.endswith('.parquet') -%}
+        {%- set described = run_query("describe query select * from parquet.`" ~ file ~ "`") -%}
+        {%- set names = [] -%}
+        {%- for row in described.rows if row[0] and not row[0].startswith('#') -%}
+            {%- do names.append(row[0] | lower) -%}
+        {%- endfor -%}
+        {{ return(names) }}
+    {%- endif -%}
+    {#- the first non-empty line: DuckDB's CSV reader skips empty lines too -#}
+    {%- set first = run_query("select raw_line from " ~ customer_segments.spark_numbered_lines(file, skip_empty=true) ~ " as lines_of_file where line_number = 1") -%}
+    {%- if first.rows | length == 0 or first.rows[0][0] is none or first.rows[0][0] | trim == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set names = [] -%}
+    {%- for part in first.rows[0][0].replace('\ufeff', '').split(',') -%}
+        {%- do names.append(part | trim | replace('"', '') | lower) -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#-
+  CSV on Spark: each line is parsed with from_csv against the header's columns
+  plus `_extra_fields`, which catches the first field beyond the header (as
+  DuckDB's null_padding reader does); quotes are RFC 4180 (doubled "" inside a
+  quoted field). Empty lines are skipped and line 1 is the header, so line
+  numbers are DuckDB's. Fields spanning lines are not supported (nor are they
+  on DuckDB with null padding).
+-#}
+{% macro spark__raw_file_select(file, present, columns) -%}
+    select
+        {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {%- if file.endswith('.parquet') %}
+        _metadata.row_index + 1 as line_number,
+        {%- for column in columns %}
+        {% if column in present %}cast(`{{ column }}` as string){% else %}cast(null as string){% endif %} as {{ column }},
+        {%- endfor %}
+        cast(null as string) as _extra_fields
+    from parquet.`{{ file }}`
+        {%- else %}
+        line_number,
+        {%- for column in columns %}
+        {% if column in present %}parsed.`{{ column }}`{% else %}cast(null as string){% endif %} as {{ column }},
+        {%- endfor %}
+        parsed._extra_fields as _extra_fields
+    from (
+        select
+            line_number,
+            from_csv(
+                raw_line,
+                '{% for name in present %}`{{ name | replace("`", "") | replace("'", "") }}` string, {% endfor %}`_extra_fields` string',
+                map('quote', '"', 'escape', '"', 'mode', 'PERMISSIVE')
+            ) as parsed
+        from {{ customer_segments.spark_numbered_lines(file, skip_empty=true) }} as lines_of_file
+        where line_number > 1
+    ) as rows_of_file
+        {%- endif %}
 {%- endmacro %}
