@@ -36,7 +36,7 @@ final as (
         case
             when failed_checks = 0 then 'passed'
             else {{ customer_segments.raise_error(
-                "'Data-quality gate failed: ' || cast(failed_checks as varchar) || ' check(s) with severity fail did not pass: ' || failures || '. Identity, scores and segments were not rebuilt and keep their last good contents. See dq_results and the data docs (gx_data_docs/index.html in the dbt target folder).'") }}
+                "'Data-quality gate failed: ' || cast(failed_checks as " ~ dbt.type_string() ~ ") || ' check(s) with severity fail did not pass: ' || failures || '. Identity, scores and segments were not rebuilt and keep their last good contents. See dq_results and, on DuckDB, the data docs (gx_data_docs/index.html in the dbt target folder).'") }}
         end as gate_status,
         failed_checks
 
