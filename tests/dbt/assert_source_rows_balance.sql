@@ -45,7 +45,7 @@ deduplicated as (
     select '{{ source }}' as source, count(*) as usable_rows from {{ relation }}
     union all
     {%- endfor %}
-    select cast(null as varchar) as source, cast(0 as bigint) as usable_rows where 1 = 0
+    select cast(null as {{ dbt.type_string() }}) as source, cast(0 as bigint) as usable_rows where 1 = 0
 
 ),
 
