@@ -160,12 +160,15 @@
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 {% macro spark__delete_where(relation, condition) -%}
-    {#- parquet tables cannot DELETE: keep the other rows in a copy and swap it in (runs the statements itself) -#}
-    {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
-    {%- do run_query('drop table if exists ' ~ kept) -%}
-    {%- do run_query('create table ' ~ kept ~ ' as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
-    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {#- parquet tables cannot DELETE: keep the other rows in a copy and swap it in (runs the statements
+        itself); a table without a matching row is not rewritten (one count instead of four statements) -#}
+    {%- if execute and run_query('select count(*) from ' ~ relation ~ ' where coalesce(' ~ condition ~ ', false)').columns[0].values()[0] > 0 -%}
+        {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
+        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- endif -%}
     select 1
 {%- endmacro %}
 
@@ -341,5 +344,31 @@
     {%- endif -%}
 {%- endmacro %}
 {% macro spark__recount_segments(relations) -%}
-    {#- parquet tables cannot UPDATE: the counts catch up at the next build -#}
+    {#- parquet tables cannot UPDATE: the recounted table is written aside and copied back, as delete_where does -#}
+    {%- set found = {} -%}
+    {%- for name, relation in relations if name in ('segments', 'segment_members') -%}
+        {%- do found.update({name: relation}) -%}
+    {%- endfor -%}
+    {%- if found | length == 2 -%}
+        {%- set segments = found['segments'] -%}
+        {%- set recounted = segments.incorporate(path={'identifier': segments.identifier ~ '__recounted'}) -%}
+        {%- set columns = adapter.get_columns_in_relation(segments) | map(attribute='name') | map('lower') | list -%}
+        {%- do run_query('drop table if exists ' ~ recounted) -%}
+        {%- set select_list = [] -%}
+        {%- for column in columns -%}
+            {%- if column in ('member_count', 'holdout_count') -%}
+                {%- do select_list.append("case when s.status = 'active' then coalesce(m." ~ column ~ ", 0) else s." ~ column ~ " end as " ~ column) -%}
+            {%- else -%}
+                {%- do select_list.append('s.' ~ column) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do run_query(
+            'create table ' ~ recounted ~ ' as select ' ~ select_list | join(', ')
+            ~ ' from ' ~ segments ~ ' as s left join (select segment_id, count(*) as member_count,'
+            ~ ' sum(case when is_holdout then 1 else 0 end) as holdout_count from ' ~ found['segment_members']
+            ~ ' group by segment_id) as m on m.segment_id = s.segment_id'
+        ) -%}
+        {%- do run_query('insert overwrite table ' ~ segments ~ ' select * from ' ~ recounted) -%}
+        {%- do run_query('drop table if exists ' ~ recounted) -%}
+    {%- endif -%}
 {%- endmacro %}
