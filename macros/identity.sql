@@ -69,12 +69,13 @@
   edges:  a CTE name with (src, dst), both directions present.
   Emits CTEs <prefix>_offers and <prefix>_0 .. <prefix>_<iterations>; each round,
   every node that is not fixed takes the smallest label among itself and its
-  neighbours. Labels only decrease, so rounds converge; a round that changes
-  nothing is a no-op.
+  neighbours (and keeps the one it had as previous_label). Labels only
+  decrease, so rounds converge; a round that changes nothing is a no-op.
   Each round reads the previous one once (a node offers its label to itself and to
   its free neighbours): engines that inline CTEs (Spark) would otherwise plan
   2^iterations copies of the first round.
-  The caller checks convergence (no edge into a free node crosses labels).
+  The caller checks convergence: a node whose label a round still lowered had not
+  settled in the round before.
 -#}
 {% macro label_propagation_ctes(seeds, edges, iterations, prefix) -%}
 {{ prefix }}_offers as (
@@ -104,6 +105,7 @@
     select
         {{ prefix }}_offers.dst as node_id,
         min(offering.label) as label,
+        min(case when {{ prefix }}_offers.src = {{ prefix }}_offers.dst then offering.label end) as previous_label,
         {{ prefix }}_offers.dst_is_fixed as is_fixed
 
     from {{ prefix }}_offers

@@ -14,7 +14,10 @@
   Labels of user groups are their node ids; labels of floating identifiers are
   offset above every node id, so a user group always wins over an anonymous one.
   is_converged is false for an identifier whose label a further round would
-  still change (test assert_identity_graph_converged).
+  still change (test assert_identity_graph_converged): the walk runs one round
+  more than identity_max_iterations and keeps the labels from before it.
+  (Each CTE is read once, so engines that inline CTEs, Spark, plan the rounds
+  once, not once per reader.)
 -#}
 {{ customer_segments.after_quality_gate() }}
 
@@ -107,25 +110,18 @@ walk_seeds as (
 
 ),
 
-{{ customer_segments.label_propagation_ctes('walk_seeds', 'walk_edges', rounds, 'walk_round') }},
+{{ customer_segments.label_propagation_ctes('walk_seeds', 'walk_edges', rounds + 1, 'walk_round') }},
 
+{#- the labels after `rounds` rounds; one more round lowering a label means the walk had not settled there -#}
 final_labels as (
 
-    select node_id, label from seeds where is_fixed
+    select node_id, label, true as is_converged from seeds where is_fixed
 
     union all
 
-    select node_id, label from walk_round_{{ rounds }} where not is_fixed
-
-),
-
-unsettled as (
-
-    select distinct walk_edges.dst as node_id
-    from walk_edges
-    inner join final_labels as origin on walk_edges.src = origin.node_id
-    inner join final_labels as target on walk_edges.dst = target.node_id
-    where origin.label < target.label
+    select node_id, previous_label, label = previous_label
+    from walk_round_{{ rounds + 1 }}
+    where not is_fixed
 
 ),
 
@@ -135,12 +131,10 @@ final as (
         final_labels.node_id,
         final_labels.label as component_id,
         final_labels.label <= offset_base.label_offset as has_user_id,
-        unsettled.node_id is null as is_converged
+        final_labels.is_converged
 
     from final_labels
     cross join offset_base
-    left join unsettled
-        on final_labels.node_id = unsettled.node_id
 
 )
 
