@@ -1,10 +1,11 @@
 """The identity graph's SQL runs on Spark and agrees with DuckDB (identity-graph issue: "it must also run on Spark").
 
-Staging does not run on Spark yet, so the chain starts where it can: DuckDB builds a small generated
-data set, its int_identity_sightings (the only input of the identity models that is not a seed) goes
-to Parquet, and a local Spark (dbt-spark `session` method, the `spark` target of profiles.yml) loads
-it, seeds identity_junk_values and identity_edge_sources and runs the identity models twice, the
-second time reading int_identity_person_ids' own previous state as a later build would.
+The graph is tested on its own, row by row (test_pipeline_spark.py builds the whole pipeline on
+Spark and compares the marts): DuckDB builds a small generated data set, its int_identity_sightings
+(the only input of the identity models that is not a seed) goes to Parquet, and a local Spark
+(dbt-spark `session` method, the `spark` target of profiles.yml) loads it, seeds
+identity_junk_values and identity_edge_sources and runs the identity models twice, the second time
+reading int_identity_person_ids' own previous state as a later build would.
 
 Every Spark step runs in one helper process (this module run with -m): one JVM instead of one per
 dbt command keeps the test well under three minutes. Its warehouse, Derby metastore, dbt target and
@@ -99,6 +100,27 @@ def require_spark() -> None:
         pytest.fail("Java (17) is needed for the Spark target: no java on PATH or in JAVA_HOME")
 
 
+def run_spark_helper(module: str, args: list[str], work: Path, schema: str, timeout: int = 900, **env_vars: str) -> None:
+    """Run `python -m module args` as the Spark helper process: the spark target, its schema, and a
+    warehouse, Derby metastore and working directory of its own under `work`."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        SEGMENTS_TARGET="spark",
+        SEGMENTS_SPARK_SCHEMA=schema,
+        SEGMENTS_SPARK_WAREHOUSE=str(work / "warehouse"),
+        SEGMENTS_SPARK_METASTORE=str(work / "metastore"),
+        DBT_PROFILES_DIR=str(REPO_ROOT),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        PYSPARK_SUBMIT_ARGS=SPARK_SUBMIT_ARGS,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        **env_vars,
+    )
+    # cwd: anything Spark still writes to its working directory stays out of the repository
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-8000:]
+
+
 def duckdb_tables(space: Workspace) -> dict:
     tables = {}
     for model in IDENTITY_MODELS:
@@ -130,23 +152,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
     space.query(f"copy int_identity_sightings to '{parquet}' (format parquet)")
 
     work = space.root / "spark"
-    work.mkdir()
-    env = dict(os.environ)
-    env.update(
-        SEGMENTS_TARGET="spark",
-        SEGMENTS_SPARK_SCHEMA=SPARK_SCHEMA,
-        SEGMENTS_SPARK_WAREHOUSE=str(work / "warehouse"),
-        SEGMENTS_SPARK_METASTORE=str(work / "metastore"),
-        DBT_PROFILES_DIR=str(REPO_ROOT),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        PYSPARK_SUBMIT_ARGS=SPARK_SUBMIT_ARGS,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    )
     out = work / "tables.json"
-    # cwd: anything Spark still writes to its working directory stays out of the repository
-    done = subprocess.run([sys.executable, "-m", "tests.python.test_identity_spark", str(parquet), str(out), str(work)],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-8000:]
+    run_spark_helper("tests.python.test_identity_spark", [str(parquet), str(out), str(work)], work, SPARK_SCHEMA)
     spark = json.loads(out.read_text())
     return {"duckdb": duckdb_tables(space), "spark": spark["first"], "spark_again": spark["second"]}
 
