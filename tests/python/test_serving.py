@@ -99,6 +99,10 @@ def append_new_visitors(raw: Path, every: int = 10) -> int:
         if not isinstance(message, dict) or not message.get("anonymousId"):
             continue
         message.update(messageId=f"serving-test-{number}", anonymousId=f"serving-{message['anonymousId']}", userId=None)
+        # a new visitor: nothing may link it to the person it was copied from (device id, email trait)
+        if isinstance(message.get("context"), dict):
+            message["context"].pop("device", None)
+        message.pop("traits", None)
         added.append(json.dumps(message))
     (raw / "events" / "part-00001.jsonl").write_text("\n".join(added) + "\n")
     return len(added)
