@@ -187,9 +187,7 @@
     {%- if not execute or flags.WHICH not in ('build', 'run') -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set targets_node = none -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'int_erasure_targets' -%}
-        {%- set targets_node = node -%}
         {%- set targets = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
         {%- if targets is none -%}
             {{ return('') }}
@@ -198,26 +196,22 @@
         {%- if count == 0 -%}
             {{ return('') }}
         {%- endif -%}
-        {%- set nodes_relation = none -%}
         {%- set columns_by_kind = customer_segments.erasure_purge_columns() -%}
         {%- set purged = [] -%}
         {%- set relations = [] -%}
+        {%- set node_lookup = [] -%}
         {%- for model in graph.nodes.values()
                 if model.resource_type == 'model' and model.package_name == project_name
                 and model.config.materialized in ('table', 'incremental') and model.name != 'int_erasure_targets' -%}
             {%- set relation = adapter.get_relation(database=model.database, schema=model.schema, identifier=model.alias) -%}
-            {%- if relation is not none -%}
+            {%- if relation is not none and model.name == 'int_identity_nodes' -%}
+                {%- do node_lookup.append(relation) -%}
+            {%- elif relation is not none -%}
                 {%- do relations.append((model.name, relation)) -%}
             {%- endif -%}
         {%- endfor -%}
-        {#- node ids first, while int_identity_nodes still holds the values they stand for -#}
-        {%- set node_lookup = [] -%}
-        {%- for name, relation in relations if name == 'int_identity_nodes' -%}
-            {%- do node_lookup.append(relation) -%}
-        {%- endfor -%}
-        {%- set ordered = [] -%}
-        {%- for name, relation in relations if name != 'int_identity_nodes' -%}{%- do ordered.append((name, relation)) -%}{%- endfor -%}
-        {%- for name, relation in relations if name == 'int_identity_nodes' -%}{%- do ordered.append((name, relation)) -%}{%- endfor -%}
+        {#- int_identity_nodes last: the node ids of other tables are matched through its values -#}
+        {%- set ordered = relations + [('int_identity_nodes', node_lookup[0])] if node_lookup else relations -%}
         {%- for name, relation in ordered -%}
             {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
             {%- set conditions = [] -%}

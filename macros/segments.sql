@@ -72,17 +72,6 @@
         ~ "but no model has that name: add models/marts/segments/catalog/" ~ model_name ~ ".sql or remove it from the list."
     ) }}
 {%- endmacro %}
-
-
-{#- The definition of one catalog model (empty at parse time). -#}
-{% macro segment_definition(model_name) -%}
-    {%- for definition in customer_segments.segment_catalog() if definition.model_name == model_name -%}
-        {{ return(definition) }}
-    {%- endfor -%}
-    {{ return({}) }}
-{%- endmacro %}
-
-
 {#-
   One bound of the Wilson score interval of a proportion (sign '-' for the
   lower, '+' for the upper bound), z = 1.96 for 95%:
