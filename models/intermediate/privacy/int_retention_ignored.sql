@@ -7,6 +7,13 @@
 
 with
 
+cutoff as (
+
+    -- computed once: without var as_of it scans stg_segment__events for the latest event
+    select {{ customer_segments.retention_cutoff() }} as retained_from
+
+),
+
 events as (
 
     select event_at from {{ ref('stg_segment__events') }}
@@ -27,21 +34,23 @@ final as (
 
     select
         'events' as source,
-        {{ customer_segments.retention_cutoff() }} as retained_from,
-        count(*) as ignored_rows
+        cutoff.retained_from,
+        count(events.event_at) as ignored_rows
 
-    from events
-    where event_at < {{ customer_segments.retention_cutoff() }}
+    from cutoff
+    left join events on events.event_at < cutoff.retained_from
+    group by 1, 2
 
     union all
 
     select
         'email_events' as source,
-        {{ customer_segments.retention_cutoff() }} as retained_from,
-        count(*) as ignored_rows
+        cutoff.retained_from,
+        count(email_events.occurred_at) as ignored_rows
 
-    from email_events
-    where occurred_at < {{ customer_segments.retention_cutoff() }}
+    from cutoff
+    left join email_events on email_events.occurred_at < cutoff.retained_from
+    group by 1, 2
 
 )
 
