@@ -210,17 +210,27 @@ def _open_read_only():
         raise UsageError(f"Cannot open {path} read-only ({first_line}); if a build is running, retry when it ends.")
 
 
-def cmd_export_person(options: argparse.Namespace) -> int:
+def _about_person(read, options: argparse.Namespace):
+    """`read(connection, identifier, type)` on the warehouse, or None (message printed) when nobody holds it.
+
+    A value that does not identify one person is a usage error (exit 2), as in export-person and explain.
+    """
     connection = _open_read_only()
     try:
-        document = access.export_person(connection, options.identifier, options.type)
+        return read(connection, options.identifier, options.type)
     except access.PersonNotFound as missing:
         print(f"segments: {missing}", file=sys.stderr)
-        return 1
+        return None
     except access.AccessError as problem:
         raise UsageError(str(problem))
     finally:
         connection.close()
+
+
+def cmd_export_person(options: argparse.Namespace) -> int:
+    document = _about_person(access.export_person, options)
+    if document is None:
+        return 1
     text = access.to_json(document)
     if options.out is None:
         sys.stdout.write(text)
@@ -238,16 +248,9 @@ def cmd_export_person(options: argparse.Namespace) -> int:
 
 
 def cmd_explain(options: argparse.Namespace) -> int:
-    connection = _open_read_only()
-    try:
-        explanation = explain.explain_person(connection, options.identifier, options.type)
-    except access.PersonNotFound as missing:
-        print(f"segments: {missing}", file=sys.stderr)
+    explanation = _about_person(explain.explain_person, options)
+    if explanation is None:
         return 1
-    except access.AccessError as problem:
-        raise UsageError(str(problem))
-    finally:
-        connection.close()
     sys.stdout.write(explain.to_json(explanation) if options.json else explain.render_text(explanation))
     return 0
 
