@@ -84,9 +84,10 @@
 {#-
   One row per line of every events file (JSON lines, optionally .gz, or Parquet
   whose rows are turned into one JSON object each). Columns: source_file,
-  line_number, raw_line. Blank lines are not rows.
+  line_number, raw_line. Blank lines are not rows. new_files_only: in an
+  incremental run, only the files the calling model has not read yet.
 -#}
-{% macro raw_event_lines() -%}
+{% macro raw_event_lines(new_files_only=false) -%}
     {%- set files = customer_segments.list_raw_files('events/*') -%}
     {%- if execute and files | length == 0 -%}
         {{ exceptions.raise_compiler_error(
@@ -95,7 +96,29 @@
             ~ "at your raw folder, or generate demo data with: python -m customer_segments.generate --out "
             ~ customer_segments.raw_path()) }}
     {%- endif -%}
+    {%- if new_files_only -%}
+        {%- set files = customer_segments.unprocessed_files(files) -%}
+    {%- endif -%}
     {{ return(adapter.dispatch('raw_event_lines', 'customer_segments')(files)) }}
+{%- endmacro %}
+
+
+{#-
+  Incremental by file: in an incremental run of the calling model, the files
+  (full paths) whose relative name is not yet in its `source_file` column;
+  otherwise all of them. Raw files are taken as immutable once landed (as
+  Segment's and RudderStack's storage destinations write them: a new file per
+  batch); a file that was rewritten in place needs `dbt build --full-refresh`
+  (README "Incremental builds").
+-#}
+{% macro unprocessed_files(files) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(files) }}{%- endif -%}
+    {%- set processed = run_query('select distinct source_file from ' ~ this).columns[0].values() | list -%}
+    {%- set remaining = [] -%}
+    {%- for file in files if customer_segments.relative_source_file(file) not in processed -%}
+        {%- do remaining.append(file) -%}
+    {%- endfor -%}
+    {{ return(remaining) }}
 {%- endmacro %}
 
 {% macro default__raw_event_lines(files) -%}

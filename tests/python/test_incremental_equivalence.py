@@ -18,6 +18,7 @@ nor entered_at and is_holdout of segment_members (both follow the person id).
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -62,13 +63,16 @@ QUERIES = {
     "account_scores": ("select * exclude (as_of) from account_scores", False),
     "segments": ("select segment_id, status, member_count, definition_hash from segments", False),
     "identity_rejected_edges": ("select from_type, from_value, to_type, to_value, reason from identity_rejected_edges", False),
+    # staging itself: the lines parsed file by file over two builds, and the verdicts made over all of them
+    "base_segment__event_lines": ("select * from base_segment__event_lines", False),
+    "stg_segment__events": ("select * from stg_segment__events", False),
     "quarantined_rows": ("select source, raw, reason from quarantined_rows", False),
     "int_activity_daily": ("select * from int_activity_daily", False),
 }
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace]:
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, set[str]]:
     from customer_segments.generate import generate
 
     incremental = Workspace(tmp_path_factory.mktemp("incremental"))
@@ -87,6 +91,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
                 kept.append(line.replace('"usr_', '"usr_w2_').replace("@", "+w2@").replace('"chain_', '"chain_w2_'))
     (incremental.raw / "events" / "load2.jsonl").write_text("\n".join(kept) + "\n")
     build(incremental)
+    compiled = next((incremental.root / "target" / "compiled").rglob("base_segment__event_lines.sql")).read_text()
+    read_by_second_build = set(re.findall(r"'(events/[^']+)'", compiled))
 
     # the full refresh: the same raw data and a copy of the same warehouse, rebuilt with --full-refresh
     # (history tables such as erasure_log and the change log are kept by design; everything else is rebuilt)
@@ -95,16 +101,25 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     shutil.copy(incremental.database, full.database)
     run = full.dbt("build", "--full-refresh", "--vars", f"{{as_of: '{AS_OF}'}}")
     assert run.returncode == 0, run.output[-5000:]
-    return incremental, full
+    return incremental, full, read_by_second_build
 
 
 @pytest.mark.parametrize("table", sorted(QUERIES))
 def test_incremental_equals_full_refresh(pair, table):
-    incremental, full = pair
+    incremental, full, _ = pair
     sql, keyed = QUERIES[table]
     assert rows(incremental, sql, keyed) == rows(full, sql, keyed)
 
 
 def test_the_second_load_changed_something(pair):
-    incremental, full = pair
+    incremental, full, _ = pair
     assert full.scalar("select count(*) from stg_segment__events where source_file like '%load2%'") > 100
+
+
+def test_the_incremental_build_parsed_only_the_new_file(pair):
+    """Staging is incremental by file: the second build read load2.jsonl and none of the first load's files."""
+    incremental, _, read_by_second_build = pair
+    first_load = {row[0] for row in incremental.query(
+        "select distinct source_file from base_segment__event_lines where source_file <> 'events/load2.jsonl'")}
+    assert first_load, "the first load's files should be staged"
+    assert read_by_second_build == {"events/load2.jsonl"}

@@ -4,113 +4,18 @@
   `quarantine_reason` (the row cannot be used) and `duplicate_reason` (a usable
   row that repeats another: same messageId, or a double fire). Rows with both
   null are the events the rest of the project uses (int_events_deduplicated).
-  A table, not a view: parsing JSON is the most expensive step of the build.
+  The lines are parsed by base_segment__event_lines, incrementally by file;
+  the verdicts are made here over all lines on every build, because they
+  depend on other lines (the first copy of a messageId, the previous fire)
+  and on the build (clock skew against its start). That costs a few window
+  functions over typed columns, not a parse of the history.
 -#}
 
 with
 
-lines as (
+event_lines as (
 
-    {{ customer_segments.raw_event_lines() }}
-
-),
-
-json_lines as (
-
-    select
-        source_file,
-        line_number,
-        raw_line,
-        case when {{ customer_segments.is_json_object('raw_line') }} then raw_line end as json_line
-
-    from lines
-
-),
-
-extracted as (
-
-    {{ customer_segments.select_json_fields(
-        'json_lines', 'json_line',
-        keep=['source_file', 'line_number', 'raw_line', 'json_line'],
-        texts=[
-            ('message_id_text', '$.messageId'),
-            ('type_text', '$.type'),
-            ('anonymous_id_text', '$.anonymousId'),
-            ('user_id_text', '$.userId'),
-            ('event_name', '$.event'),
-            ('page_name', '$.name'),
-            ('group_id_text', '$.groupId'),
-            ('previous_id_text', '$.previousId'),
-            ('email', '$.traits.email'),
-            ('title', '$.traits.title'),
-            ('ip', '$.context.ip'),
-            ('page_url', '$.context.page.url'),
-            ('page_path', '$.context.page.path'),
-            ('page_referrer', '$.context.page.referrer'),
-            ('device_id_text', '$.context.device.id'),
-            ('campaign_source', '$.context.campaign.source'),
-            ('campaign_medium', '$.context.campaign.medium'),
-            ('user_agent', '$.context.userAgent'),
-            ('timestamp_text', '$.timestamp'),
-            ('received_at_text', '$.receivedAt'),
-            ('sent_at_text', '$.sentAt'),
-        ],
-        fragments=[
-            ('properties', '$.properties'),
-            ('traits', '$.traits'),
-            ('context', '$.context'),
-        ]) }}
-
-),
-
-fields as (
-
-    select
-        source_file,
-        line_number,
-        raw_line,
-        json_line is not null as is_json_object,
-        nullif(trim(message_id_text), '') as message_id,
-        lower(trim(type_text)) as message_type,
-        nullif(trim(anonymous_id_text), '') as anonymous_id,
-        nullif(trim(user_id_text), '') as user_id,
-        event_name,
-        page_name,
-        nullif(trim(group_id_text), '') as group_id,
-        nullif(trim(previous_id_text), '') as previous_id,
-        email,
-        title,
-        properties,
-        traits,
-        context,
-        ip,
-        page_url,
-        page_path,
-        page_referrer,
-        nullif(trim(device_id_text), '') as device_id,
-        campaign_source,
-        campaign_medium,
-        user_agent,
-        timestamp_text,
-        {{ customer_segments.to_utc_timestamp('timestamp_text') }} as event_at,
-        {{ customer_segments.to_utc_timestamp('received_at_text') }} as received_at,
-        {{ customer_segments.to_utc_timestamp('sent_at_text') }} as sent_at
-
-    from extracted
-
-),
-
-named as (
-
-    select
-        *,
-        case
-            when message_type = 'track' then {{ customer_segments.name_key('event_name') }}
-            when message_type in ('page', 'screen') then {{ customer_segments.name_key('page_name') }}
-            else ''
-        end as event_name_key
-
-    from fields
+    select * from {{ ref('base_segment__event_lines') }}
 
 ),
 
@@ -143,7 +48,7 @@ checked as (
                 then 'timestamp_in_future'
         end as quarantine_reason
 
-    from named
+    from event_lines
 
 ),
 
@@ -221,8 +126,6 @@ final as (
         end as duplicate_reason
 
     from fires
-    -- rows of people erased in earlier builds stay out (README "Privacy")
-    where {{ customer_segments.not_erased('fires', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) }}
 
 )
 
