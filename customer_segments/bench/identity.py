@@ -28,11 +28,14 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +68,18 @@ def _progress(message: str) -> None:
     print(f"[bench-identity] {message}", file=sys.stderr, flush=True)
 
 
+PROGRESS_SECONDS = 30
+_DBT_STEP = re.compile(rb"\b(\d+) of (\d+) (?:START|OK|PASS|WARN|ERROR|FAIL|SKIP)")
+
+
+def dbt_progress(log: Path, offset: int = 0) -> str | None:
+    """How far the dbt run writing `log` (from byte `offset` on) got: 'node N of M', or None before its first node."""
+    with log.open("rb") as handle:
+        handle.seek(max(offset, log.stat().st_size - 65_536))
+        steps = _DBT_STEP.findall(handle.read())
+    return f"node {int(steps[-1][0]):,} of {int(steps[-1][1]):,}" if steps else None
+
+
 @dataclass
 class Measured:
     """One child process: how it ended, how long it ran and its own peak resident memory."""
@@ -75,19 +90,30 @@ class Measured:
     peak_rss_bytes: int
 
 
-def measure(command: list[str], *, env: dict[str, str], log: Path, stdout: Path | None = None) -> Measured:
+def measure(command: list[str], *, env: dict[str, str], log: Path, stdout: Path | None = None,
+            progress: Callable[[str], None] | None = None) -> Measured:
     """Run `command` through customer_segments.bench.measure, output appended to `log` (stdout to `stdout` if given).
 
     The small measuring process forks the command, so its peak RSS is not floored
     at this process's size (see that module), and wait4 gives that one child's usage.
+    With `progress`, every PROGRESS_SECONDS it is told how far dbt got (the last
+    "N of M" line of the log), so a build of many minutes is not silent.
     """
     report = log.with_name(log.name + ".measure.json")
     report.unlink(missing_ok=True)
     wrapper = [sys.executable, "-m", "customer_segments.bench.measure", str(report), "--", *command]
+    started, offset = time.monotonic(), log.stat().st_size if log.exists() else 0
     with log.open("ab") as errors, (stdout.open("wb") if stdout else log.open("ab")) as output:
-        done = subprocess.run(wrapper, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
-    if done.returncode != 0 or not report.exists():
-        raise BenchError(f"could not run {command[0]} (exit {done.returncode}); see {log}")
+        child = subprocess.Popen(wrapper, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
+        while True:
+            try:
+                returncode = child.wait(timeout=PROGRESS_SECONDS if progress else None)
+                break
+            except subprocess.TimeoutExpired:
+                step = dbt_progress(log, offset)
+                progress(f"{step or 'starting'}, {time.monotonic() - started:.0f} s")  # type: ignore[misc]
+    if returncode != 0 or not report.exists():
+        raise BenchError(f"could not run {command[0]} (exit {returncode}); see {log}")
     result = json.loads(report.read_text())
     return Measured(result["returncode"], result["wall_seconds"], result["cpu_seconds"], result["peak_rss_bytes"])
 
@@ -121,10 +147,10 @@ class Workspace:
         )
         return env
 
-    def dbt(self, *args: str) -> Measured:
+    def dbt(self, *args: str, progress: Callable[[str], None] | None = None) -> Measured:
         log = self.logs / "dbt-output.txt"
         command = [_dbt_executable(), *args, "--target-path", str(self.target), "--log-path", str(self.logs)]
-        done = measure(command, env=self.env(), log=log)
+        done = measure(command, env=self.env(), log=log, progress=progress)
         if done.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
             raise BenchError(f"dbt {' '.join(args)} failed (exit {done.returncode}); end of {log}:\n{tail}")

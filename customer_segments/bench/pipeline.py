@@ -91,13 +91,13 @@ def run(events: int, runs: int, seed: int, workdir: Path) -> dict:
         shutil.rmtree(space.raw)
         space.raw.symlink_to(data.raw, target_is_directory=True)
         _progress(f"run {index + 1}/{runs}: full dbt build")
-        fulls.append(space.dbt("build"))
+        fulls.append(space.dbt("build", progress=lambda step: _progress(f"run {index + 1}/{runs}: full dbt build: {step}")))
 
     increment = max(1, events // 100)
     _progress(f"appending {increment:,} new events (1%)")
     added = append_increment(data, increment, seed + 1, str(end_date)[:10])
     _progress("incremental dbt build on the last full build's database")
-    incremental = space.dbt("build")
+    incremental = space.dbt("build", progress=lambda step: _progress(f"incremental dbt build: {step}"))
 
     reference_wall = _median([m.wall_seconds for m in references])
     full_wall = _median([m.wall_seconds for m in fulls])

@@ -45,3 +45,19 @@ def test_render_reports_the_targets_honestly():
     assert "full / reference        = 5.00x" in text and "met)" in text
     assert "incremental / full      = 0.30 (target <= 0.1: NOT met)" in text
     assert "peak memory             = 2.00 GiB (target < 6 GB: met)" in text
+
+
+def test_dbt_progress_reads_the_last_node_of_the_current_run(tmp_path):
+    from customer_segments.bench.identity import dbt_progress
+
+    log = tmp_path / "dbt-output.txt"
+    log.write_text("17:00:01  3 of 9 OK created sql table model main.old_run ... [OK in 0.1s]\n")
+    offset = log.stat().st_size
+    assert dbt_progress(log, offset) is None  # the new run has not started a node yet
+    with log.open("a") as handle:
+        handle.write("17:01:02  Found 421 models, 12 seeds\n"
+                     "17:01:05  1 of 423 START sql view model main.stg_a ........ [RUN]\n"
+                     "17:01:06  1 of 423 OK created sql view model main.stg_a ... [OK in 0.2s]\n"
+                     "17:01:07  27 of 423 PASS not_null_people_person_id ........ [PASS in 0.1s]\n"
+                     "17:01:07  Concurrency: 2 threads\n")
+    assert dbt_progress(log, offset) == "node 27 of 423"
