@@ -21,8 +21,21 @@ event_lines as (
 
 checked as (
 
+    -- only the columns the verdicts need: the windows below sort what they carry,
+    -- and the raw line and JSON fragments are most of a row's bytes
     select
-        *,
+        source_file,
+        line_number,
+        message_id,
+        message_type,
+        anonymous_id,
+        user_id,
+        event_name_key,
+        page_path,
+        properties,
+        traits,
+        event_at,
+        received_at,
         case
             when not is_json_object
                 then 'malformed_json'
@@ -84,38 +97,11 @@ fires as (
 
 ),
 
-final as (
+verdicts as (
 
     select
         source_file,
         line_number,
-        raw_line,
-        message_id,
-        message_type,
-        anonymous_id,
-        user_id,
-        event_name,
-        page_name,
-        event_name_key,
-        group_id,
-        previous_id,
-        email,
-        title,
-        properties,
-        traits,
-        context,
-        ip,
-        page_url,
-        page_path,
-        page_referrer,
-        device_id,
-        campaign_source,
-        campaign_medium,
-        user_agent,
-        timestamp_text,
-        event_at,
-        received_at,
-        sent_at,
         quarantine_reason,
         case
             when not is_usable then null
@@ -126,6 +112,48 @@ final as (
         end as duplicate_reason
 
     from fires
+
+),
+
+final as (
+
+    select
+        event_lines.source_file,
+        event_lines.line_number,
+        event_lines.raw_line,
+        event_lines.message_id,
+        event_lines.message_type,
+        event_lines.anonymous_id,
+        event_lines.user_id,
+        event_lines.event_name,
+        event_lines.page_name,
+        event_lines.event_name_key,
+        event_lines.group_id,
+        event_lines.previous_id,
+        event_lines.email,
+        event_lines.title,
+        event_lines.properties,
+        event_lines.traits,
+        event_lines.context,
+        event_lines.ip,
+        event_lines.page_url,
+        event_lines.page_path,
+        event_lines.page_referrer,
+        event_lines.device_id,
+        event_lines.campaign_source,
+        event_lines.campaign_medium,
+        event_lines.user_agent,
+        event_lines.timestamp_text,
+        event_lines.event_at,
+        event_lines.received_at,
+        event_lines.sent_at,
+        verdicts.quarantine_reason,
+        verdicts.duplicate_reason
+
+    from event_lines
+    inner join verdicts
+        on event_lines.source_file = verdicts.source_file
+        and event_lines.line_number = verdicts.line_number
 
 )
 
