@@ -74,9 +74,12 @@ def _resolve(path: str) -> Path:
 
 
 def has_events(folder: Path) -> bool:
-    """True when the folder holds at least one events file."""
+    """True when the folder holds at least one events file (in events/ or a folder below it, hidden ones skipped)."""
     events = folder / "events"
-    return events.is_dir() and any(p.is_file() and not p.name.startswith(".") for p in events.iterdir())
+    return events.is_dir() and any(
+        path.is_file() and not any(part.startswith((".", "_")) for part in path.relative_to(events).parts)
+        for path in events.rglob("*")
+    )
 
 
 def ensure_demo_data(events: int, seed: int) -> None:

@@ -30,16 +30,22 @@
 {%- endmacro %}
 
 
-{#- Files under raw_path matching `pattern` (e.g. 'events/*', 'orders.*'), sorted. -#}
+{#-
+  Files under raw_path matching `pattern` (e.g. 'orders.*', or 'events/**/*' for
+  every file under events/ at any depth), sorted. Hidden files and folders
+  (name starting with `.` or `_`, as Spark and Hadoop tools skip them) are not
+  listed.
+-#}
 {% macro list_raw_files(pattern) -%}
     {{ return(adapter.dispatch('list_raw_files', 'customer_segments')(pattern)) }}
 {%- endmacro %}
 
 {% macro default__list_raw_files(pattern) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set root = customer_segments.raw_path() ~ '/' -%}
     {%- set query -%}
-        select file from glob({{ customer_segments.sql_string(customer_segments.raw_path() ~ '/' ~ pattern) }})
-        where not regexp_matches(file, '(^|/)[._][^/]*$')
+        select file from glob({{ customer_segments.sql_string(root ~ pattern) }})
+        where not regexp_matches(substr(file, {{ root | length + 1 }}), '(^|/)[._]')
         order by file
     {%- endset -%}
     {%- set rows = run_query(query) -%}
@@ -63,7 +69,7 @@
     {%- set parts = [] -%}
     {%- for part in root.split('/') if part not in ('', '.', '..') -%}{%- do parts.append(part) -%}{%- endfor -%}
     {%- set root_regex = ('^[a-z]+:/+' if root.startswith('/') else '^[a-z]+:(?:.*/)?') ~ modules.re.escape(parts | join('/')) -%}
-    {%- set name_regex = modules.re.escape(pattern).replace('\\*', '[^/]*') -%}
+    {%- set name_regex = modules.re.escape(pattern).replace('\\*\\*/', '(?:[^/]+/)*').replace('\\*', '[^/]*') -%}
     {%- set files = [] -%}
     {%- for path in listed.columns[0].values() -%}
         {%- set found = modules.re.match(root_regex ~ '/(' ~ name_regex ~ ')$', path) -%}
@@ -82,13 +88,14 @@
 {#- ------------------------------------------------------------------ events -#}
 
 {#-
-  One row per line of every events file (JSON lines, optionally .gz, or Parquet
-  whose rows are turned into one JSON object each). Columns: source_file,
+  One row per line of every events file, in events/ or any folder below it
+  (JSON lines, optionally .gz, or Parquet whose rows are turned into one JSON
+  object each). Columns: source_file,
   line_number, raw_line. Blank lines are not rows. new_files_only: in an
   incremental run, only the files the calling model has not read yet.
 -#}
 {% macro raw_event_lines(new_files_only=false) -%}
-    {%- set files = customer_segments.list_raw_files('events/*') -%}
+    {%- set files = customer_segments.list_raw_files('events/**/*') -%}
     {%- if execute and files | length == 0 -%}
         {{ exceptions.raise_compiler_error(
             "No event files found in '" ~ customer_segments.raw_path() ~ "/events/'. "

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 from conftest import REPO_ROOT, Workspace
 
 GOOD_EVENT = {
@@ -128,3 +129,52 @@ def test_cli_refuses_a_raw_path_without_events(workspace: Workspace):
     assert done.returncode == 2
     assert "has no events/ files" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_bad_vars_stop_the_build_before_anything_is_built_with_every_problem_named(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    bad = ('{holdout_share: 10, as_of: "yesterday", retention_days: 30.5, publish_direct_identifiers: "yes", '
+           'lifecycle_active_days: 120, dq_max_quarantine_rate: "5%"}')
+    run = workspace.dbt("build", "--vars", bad)
+    assert run.returncode != 0
+    for problem in (
+        "holdout_share must be from 0 to 0.5, got 10; it is a share: 0.10 means 10%",
+        "as_of must be a date or timestamp like '2026-10-31' or '2026-10-31 23:59:59', got yesterday",
+        "retention_days must be a whole number, got 30.5",
+        "publish_direct_identifiers must be true or false, got yes",
+        "lifecycle_active_days (120) must not be above lifecycle_dormant_days (90)",
+        "dq_max_quarantine_rate must be a number, got 5%",
+    ):
+        assert problem in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output
+    built = []
+    if workspace.database.exists():
+        with duckdb.connect(str(workspace.database), read_only=True) as connection:
+            built = connection.execute("select table_name from information_schema.tables").fetchall()
+    assert built == [], "on-run-start stops the build before any model, seed or table is created"
+
+
+def test_default_vars_and_good_overrides_pass_the_check(workspace: Workspace):
+    good = '{holdout_share: 0.5, as_of: "2026-10-31 23:59:59", retention_days: 365, publish_direct_identifiers: true}'
+    for args in ((), ("--vars", good)):
+        run = workspace.dbt("run-operation", "validate_vars", *args)
+        assert run.returncode == 0, run.output[-3000:]
+
+
+def test_events_in_nested_folders_are_read_and_hidden_ones_skipped(workspace: Workspace):
+    """Segment's S3 destination writes events/<source-id>/<received-day>/<file>.gz: read at any depth, once."""
+    import gzip
+
+    write_events(workspace, [json.dumps(GOOD_EVENT)], name="top.jsonl")
+    day = workspace.raw / "events" / "src-1" / "1761868800000"
+    day.mkdir(parents=True)
+    with gzip.open(day / "batch-1.gz", "wt") as handle:
+        handle.write(json.dumps({**GOOD_EVENT, "messageId": "m-2", "anonymousId": "a-2"}) + "\n")
+    for hidden in ("_tmp/copy.jsonl", ".staging/copy.jsonl", "src-1/.partial.jsonl"):
+        path = workspace.raw / "events" / hidden
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**GOOD_EVENT, "messageId": "m-hidden"}) + "\n")
+    run = staging_build(workspace)
+    assert run.returncode == 0, run.output[-3000:]
+    staged = workspace.query("select source_file, message_id from stg_segment__events order by 1")
+    assert staged == [("events/src-1/1761868800000/batch-1.gz", "m-2"), ("events/top.jsonl", "m-1")]

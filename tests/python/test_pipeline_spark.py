@@ -1,6 +1,7 @@
 """The whole pipeline builds on Spark and agrees with DuckDB (scale issue, part 3).
 
-One small generated data set (gzipped JSON lines with every fault and trap, CSV flat files) is built
+One small generated data set (gzipped JSON lines with every fault and trap, in a nested folder as
+Segment's S3 destination writes them, next to a hidden folder both engines skip; CSV flat files) is built
 twice from the same raw folder with the same vars: `dbt build` on DuckDB (the dev target) and on a
 local Spark (the spark target: dbt-spark's session method), staging included, so Spark reads the raw
 files itself. Then the marts must agree: the same people (as sets of their plain-text identifiers,
@@ -19,6 +20,7 @@ helpers it uses. It leaves out the generic data tests and one slow unit test (SP
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -83,6 +85,14 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     space = Workspace(tmp_path_factory.mktemp("pipeline_spark"))
     generate(space.raw, space.truth, events=4_000, people=300, seed=11, gzip=True, progress=False)
+    # Segment's S3 layout (events/<source>/<day>/<file>.gz) for the last file, and a hidden folder with a copy
+    # of it that both engines must skip
+    events = sorted(path for path in (space.raw / "events").iterdir() if path.is_file())
+    (space.raw / "events" / "_tmp").mkdir()
+    shutil.copy(events[-1], space.raw / "events" / "_tmp" / events[-1].name)
+    nested = space.raw / "events" / "src-1" / "1700006400000"
+    nested.mkdir(parents=True)
+    events[-1].rename(nested / events[-1].name)
     run = space.dbt("build", "--vars", VARS)
     assert run.returncode == 0, run.output[-5000:]
     duckdb = {}
@@ -97,7 +107,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run_spark_helper("tests.python.test_pipeline_spark", [str(out), str(work)], work, SPARK_SCHEMA,
                      SEGMENTS_RAW_PATH=str(space.raw))
     spark = json.loads(out.read_text())
-    return {"duckdb": duckdb, "duckdb_models": duckdb_models, "spark": spark["tables"], "spark_models": set(spark["models"])}
+    return {"event_files": len(events), "nested_file": f"events/src-1/1700006400000/{events[-1].name}",
+            "duckdb": duckdb, "duckdb_models": duckdb_models, "spark": spark["tables"], "spark_models": set(spark["models"])}
 
 
 def rows(engines: dict, engine: str, model: str, keep: list[str]) -> Counter:
@@ -166,7 +177,10 @@ def test_same_quarantine_and_row_accounting(engines: dict):
     by_reason = assert_same(engines, "quarantined_rows", ["source", "reason", "source_file", "line_number"])
     reasons = {(source, reason) for source, reason, _, _ in by_reason}
     assert ("events", "malformed_json") in reasons and len({source for source, _ in reasons}) >= 4
-    assert_same(engines, "int_source_rows_accounted", ["source", "raw_rows", "usable_rows", "duplicate_rows", "quarantined_rows", "files_read"])
+    accounted = assert_same(engines, "int_source_rows_accounted", ["source", "raw_rows", "usable_rows", "duplicate_rows", "quarantined_rows", "files_read"])
+    # every events file was read once, the nested one included, the hidden folder's copy not at all
+    assert [files for source, _, _, _, _, files in accounted if source == "events"] == [engines["event_files"]]
+    assert engines["nested_file"] in {file for _, _, file, _ in by_reason}
 
 
 def test_same_data_quality_verdicts(engines: dict):
