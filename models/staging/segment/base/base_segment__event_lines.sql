@@ -110,40 +110,12 @@ fields as (
 final as (
 
     select
-        source_file,
-        line_number,
-        raw_line,
-        is_json_object,
-        message_id,
-        message_type,
-        anonymous_id,
-        user_id,
-        event_name,
-        page_name,
+        *,
         case
             when message_type = 'track' then {{ customer_segments.name_key('event_name') }}
             when message_type in ('page', 'screen') then {{ customer_segments.name_key('page_name') }}
             else ''
-        end as event_name_key,
-        group_id,
-        previous_id,
-        email,
-        title,
-        properties,
-        traits,
-        context,
-        ip,
-        page_url,
-        page_path,
-        page_referrer,
-        device_id,
-        campaign_source,
-        campaign_medium,
-        user_agent,
-        timestamp_text,
-        event_at,
-        received_at,
-        sent_at
+        end as event_name_key
 
     from fields
     where {{ customer_segments.not_erased('fields', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) }}
