@@ -90,11 +90,20 @@ def _collapse(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
 
 
+POLISH_EVALUATIONS = 2_000
+
+
 def _maximize(negative_log_likelihood, start: np.ndarray) -> optimize.OptimizeResult:
-    """Minimize over log-parameters (keeps them positive), Nelder-Mead polish after L-BFGS-B."""
+    """Minimize over log-parameters (keeps them positive), Nelder-Mead polish after L-BFGS-B.
+
+    The polish is bounded by POLISH_EVALUATIONS: where the likelihood is flat along a ridge (Gamma-Gamma
+    with little spend heterogeneity: q and v grow together) it never meets its tolerance, and 40,000
+    evaluations over 60,000 buyers took 100 s at 10M events; the L-BFGS-B point is kept if better.
+    """
     first = optimize.minimize(negative_log_likelihood, np.log(start), method="L-BFGS-B")
     second = optimize.minimize(negative_log_likelihood, first.x, method="Nelder-Mead",
-                               options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20_000, "maxfev": 40_000})
+                               options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": POLISH_EVALUATIONS,
+                                        "maxfev": POLISH_EVALUATIONS})
     return second if second.fun <= first.fun else first
 
 

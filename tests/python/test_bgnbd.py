@@ -140,3 +140,34 @@ def test_predict_on_cdnow_gives_probabilities_and_spend():
     assert (out["expected_purchases"] >= 0).all() and (out["expected_spend"] >= 0).all()
     assert out.loc[history["frequency"] == 0, "p_alive"].eq(1.0).all()  # BG/NBD's convention
     assert "Gamma-Gamma" in out["fit_status"].iloc[0]
+
+
+def test_the_polish_is_bounded_on_a_flat_likelihood_and_not_binding_on_cdnow(monkeypatch):
+    """Nelder-Mead polish stops at POLISH_EVALUATIONS where the likelihood has a ridge, and the
+    published fits converge well within it (so the bound changes no real estimate)."""
+    from scipy import optimize
+
+    from customer_segments.scoring import bgnbd
+
+    polishes = []
+    minimize = optimize.minimize
+
+    def recording(function, start, method=None, **options):
+        result = minimize(function, start, method=method, **options)
+        if method == "Nelder-Mead":
+            polishes.append(result)
+        return result
+
+    monkeypatch.setattr(bgnbd.optimize, "minimize", recording)
+    spend = pd.read_csv(cdnow("cdnow_customers_summary_with_transactions.csv"))
+    fit_gamma_gamma(spend["x"], spend["zbar"])
+    counts = pd.read_csv(cdnow("cdnow_customers_summary.csv"))
+    fit_bgnbd(counts["frequency"], counts["recency"], counts["T"])
+    assert len(polishes) == 2 and all(polish.success and polish.nfev < bgnbd.POLISH_EVALUATIONS / 4 for polish in polishes)
+
+    # every repeat buyer spends the same: no spend heterogeneity, the optimum is at q, v -> infinity
+    polishes.clear()
+    rng = np.random.default_rng(3)
+    fitted = fit_gamma_gamma(rng.integers(1, 6, 5_000), np.full(5_000, 42.0))
+    assert not polishes[0].success and polishes[0].nfev <= bgnbd.POLISH_EVALUATIONS + 5  # 40,000 before the bound
+    assert fitted.p * fitted.v / (fitted.q - 1) == pytest.approx(42.0, rel=0.01)  # E[spend] is still right
