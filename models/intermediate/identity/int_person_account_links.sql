@@ -138,23 +138,89 @@ person_ips as (
 
 ),
 
-ip_links as (
+hex_digits as (
+
+    select 0 as digit union all select 1 union all select 2 union all select 3
+    union all select 4 union all select 5 union all select 6 union all select 7
+    union all select 8 union all select 9 union all select 10 union all select 11
+    union all select 12 union all select 13 union all select 14 union all select 15
+
+),
+
+block_offsets as (
+
+    select high.digit * 16 + low.digit as block_offset
+    from hex_digits as high
+    cross join hex_digits as low
+
+),
+
+range_blocks as (
+
+    -- Each range once per /24 block it covers (up to 256 blocks, a /16), so a person's ip finds
+    -- its ranges by equality on the block: a range join of every ip against every range took
+    -- 90 s at 10M events. Wider ranges are joined by range (wide_ranges).
+    select
+        ip_ranges.account_domain,
+        ip_ranges.range_start_number,
+        ip_ranges.range_end_number,
+        cast(floor(ip_ranges.range_start_number / 256) as bigint) + block_offsets.block_offset as ip_block
+
+    from ip_ranges
+    inner join block_offsets
+        on block_offsets.block_offset
+            <= cast(floor(ip_ranges.range_end_number / 256) as bigint) - cast(floor(ip_ranges.range_start_number / 256) as bigint)
+    where cast(floor(ip_ranges.range_end_number / 256) as bigint) - cast(floor(ip_ranges.range_start_number / 256) as bigint) < 256
+
+),
+
+wide_ranges as (
+
+    select * from ip_ranges
+    where cast(floor(range_end_number / 256) as bigint) - cast(floor(range_start_number / 256) as bigint) >= 256
+
+),
+
+ip_matches as (
 
     select
         person_ips.person_id,
+        person_ips.events,
+        range_blocks.account_domain
+
+    from person_ips
+    inner join range_blocks
+        on cast(floor(person_ips.ip_number / 256) as bigint) = range_blocks.ip_block
+        and person_ips.ip_number between range_blocks.range_start_number and range_blocks.range_end_number
+
+    union all
+
+    select
+        person_ips.person_id,
+        person_ips.events,
+        wide_ranges.account_domain
+
+    from person_ips
+    inner join wide_ranges
+        on person_ips.ip_number between wide_ranges.range_start_number and wide_ranges.range_end_number
+
+),
+
+ip_links as (
+
+    select
+        ip_matches.person_id,
         accounts.account_id,
         'reverse_ip' as method,
         4 as precedence,
-        sum(person_ips.events) as evidence_count,
-        'events from the office network of ' || min(ip_ranges.account_domain) as evidence
+        sum(ip_matches.events) as evidence_count,
+        'events from the office network of ' || min(ip_matches.account_domain) as evidence
 
-    from person_ips
-    inner join ip_ranges
-        on person_ips.ip_number between ip_ranges.range_start_number and ip_ranges.range_end_number
+    from ip_matches
     inner join accounts
-        on ip_ranges.account_domain = lower(accounts.domain)
+        on ip_matches.account_domain = lower(accounts.domain)
     group by 1, 2
-    having sum(person_ips.events) >= {{ var('account_reverse_ip_min_events') }}
+    having sum(ip_matches.events) >= {{ var('account_reverse_ip_min_events') }}
 
 ),
 
