@@ -79,6 +79,25 @@
                 ~ ("; it is a share: 0.10 means 10%" if kind == 'share' and value > 1 else '')) -%}
         {%- endif -%}
     {%- endfor -%}
+    {#- the knobs that are mappings: identifier type -> limit, entity type -> size, check -> severity -#}
+    {%- for name, lowest in [('identity_max_user_ids_per_value', 1), ('segment_min_members', 0)] -%}
+        {%- set value = var(name, {}) -%}
+        {%- if value is not mapping -%}
+            {%- do problems.append(name ~ " must be a mapping like {email: 2}, got " ~ value) -%}
+        {%- else -%}
+            {%- for key, limit in value.items() if limit is boolean or limit is not number or limit | int != limit or limit < lowest -%}
+                {%- do problems.append(name ~ "." ~ key ~ " must be a whole number, " ~ lowest ~ " or more, got " ~ limit) -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set severities = var('dq_severity', {}) -%}
+    {%- if severities is not mapping -%}
+        {%- do problems.append("dq_severity must be a mapping of check name to warn or fail, got " ~ severities) -%}
+    {%- else -%}
+        {%- for check, severity in severities.items() if severity not in ('warn', 'fail') -%}
+            {%- do problems.append("dq_severity." ~ check ~ " must be warn or fail, got " ~ severity) -%}
+        {%- endfor -%}
+    {%- endif -%}
     {%- set pairs = [('lifecycle_active_days', 'lifecycle_dormant_days'), ('segment_catalog_min_active', 'segment_catalog_max_active'),
                      ('segment_suggestions_k_min', 'segment_suggestions_k_max')] -%}
     {%- for low, high in pairs -%}

@@ -134,7 +134,7 @@ def test_cli_refuses_a_raw_path_without_events(workspace: Workspace):
 def test_bad_vars_stop_the_build_before_anything_is_built_with_every_problem_named(workspace: Workspace):
     write_events(workspace, [json.dumps(GOOD_EVENT)])
     bad = ('{holdout_share: 10, as_of: "yesterday", retention_days: 30.5, publish_direct_identifiers: "yes", '
-           'lifecycle_active_days: 120, dq_max_quarantine_rate: "5%"}')
+           'lifecycle_active_days: 120, dq_max_quarantine_rate: "5%", dq_severity: {events_volume_change: error}}')
     run = workspace.dbt("build", "--vars", bad)
     assert run.returncode != 0
     for problem in (
@@ -144,6 +144,7 @@ def test_bad_vars_stop_the_build_before_anything_is_built_with_every_problem_nam
         "publish_direct_identifiers must be true or false, got yes",
         "lifecycle_active_days (120) must not be above lifecycle_dormant_days (90)",
         "dq_max_quarantine_rate must be a number, got 5%",
+        "dq_severity.events_volume_change must be warn or fail, got error",
     ):
         assert problem in run.output, run.output[-3000:]
     assert "Traceback" not in run.output
