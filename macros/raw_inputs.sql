@@ -37,45 +37,64 @@
   listed.
 -#}
 {% macro list_raw_files(pattern) -%}
-    {{ return(adapter.dispatch('list_raw_files', 'customer_segments')(pattern)) }}
+    {%- set files = [] -%}
+    {%- for path, version in customer_segments.raw_file_versions(pattern) -%}{%- do files.append(path) -%}{%- endfor -%}
+    {{ return(files) }}
 {%- endmacro %}
 
-{% macro default__list_raw_files(pattern) -%}
+
+{#-
+  The same files as [path, version] pairs, sorted by path. The version is
+  '<size in bytes>:<modification time in epoch seconds>': what incremental
+  staging compares to notice a file that was rewritten in place (as rsync and
+  make do; the content is never read for it).
+-#}
+{% macro raw_file_versions(pattern) -%}
+    {{ return(adapter.dispatch('raw_file_versions', 'customer_segments')(pattern)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_versions(pattern) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set root = customer_segments.raw_path() ~ '/' -%}
     {%- set query -%}
-        select file from glob({{ customer_segments.sql_string(root ~ pattern) }})
-        where not regexp_matches(substr(file, {{ root | length + 1 }}), '(^|/)[._]')
-        order by file
+        {#- read_blob lists files with their size and time; the content column is not read -#}
+        select filename, cast(size as varchar) || ':' || cast(cast(epoch(last_modified) as bigint) as varchar)
+        from read_blob({{ customer_segments.sql_string(root ~ pattern) }})
+        where not regexp_matches(substr(filename, {{ root | length + 1 }}), '(^|/)[._]')
+        order by filename
     {%- endset -%}
     {%- set rows = run_query(query) -%}
-    {{ return(rows.columns[0].values() | list) }}
+    {%- set files = [] -%}
+    {%- for row in rows -%}{%- do files.append([row[0], row[1]]) -%}{%- endfor -%}
+    {{ return(files) }}
 {%- endmacro %}
 
-{% macro spark__list_raw_files(pattern) -%}
+{% macro spark__raw_file_versions(pattern) -%}
     {#-
       Spark SQL cannot glob a folder, and reading a path that matches nothing
       is an error, so the raw folder is listed once per call through the
-      binaryFile source (paths and sizes only: the content column is never
-      read) and filtered here. Hidden files (`.` or `_` first) are skipped by
-      Spark itself. Paths come back as raw_path/<relative name>, as on DuckDB.
+      binaryFile source (paths, sizes and times only: the content column is
+      never read) and filtered here. Hidden files (`.` or `_` first) are
+      skipped by Spark itself. Paths come back as raw_path/<relative name>, as
+      on DuckDB.
     -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set root = customer_segments.raw_path() -%}
     {%- do run_query("create or replace temporary view customer_segments_raw_files using binaryFile options (path "
         ~ customer_segments.sql_string(root) ~ ", recursiveFileLookup 'true')") -%}
-    {%- set listed = run_query("select path from customer_segments_raw_files") -%}
+    {%- set listed = run_query("select path, cast(length as string) || ':' || cast(unix_timestamp(modificationTime) as string)"
+        ~ " from customer_segments_raw_files") -%}
     {#- Spark qualifies the root (file:/abs/...); a relative root matches at the end of its qualified form -#}
     {%- set parts = [] -%}
     {%- for part in root.split('/') if part not in ('', '.', '..') -%}{%- do parts.append(part) -%}{%- endfor -%}
     {%- set root_regex = ('^[a-z]+:/+' if root.startswith('/') else '^[a-z]+:(?:.*/)?') ~ modules.re.escape(parts | join('/')) -%}
     {%- set name_regex = modules.re.escape(pattern).replace('\\*\\*/', '(?:[^/]+/)*').replace('\\*', '[^/]*') -%}
     {%- set files = [] -%}
-    {%- for path in listed.columns[0].values() -%}
-        {%- set found = modules.re.match(root_regex ~ '/(' ~ name_regex ~ ')$', path) -%}
-        {%- if found -%}{%- do files.append(root ~ '/' ~ found.group(1)) -%}{%- endif -%}
+    {%- for row in listed -%}
+        {%- set found = modules.re.match(root_regex ~ '/(' ~ name_regex ~ ')$', row[0]) -%}
+        {%- if found -%}{%- do files.append([root ~ '/' ~ found.group(1), row[1]]) -%}{%- endif -%}
     {%- endfor -%}
-    {{ return(files | sort) }}
+    {{ return(files | sort(attribute='0')) }}
 {%- endmacro %}
 
 
@@ -90,13 +109,14 @@
 {#-
   One row per line of every events file, in events/ or any folder below it
   (JSON lines, optionally .gz, or Parquet whose rows are turned into one JSON
-  object each). Columns: source_file,
-  line_number, raw_line. Blank lines are not rows. new_files_only: in an
-  incremental run, only the files the calling model has not read yet.
+  object each). Columns: source_file, source_file_version (see
+  raw_file_versions), line_number, raw_line. Blank lines are not rows.
+  new_files_only: in an incremental run, only the files the calling model has
+  not read yet in their current version (unprocessed_files).
 -#}
 {% macro raw_event_lines(new_files_only=false) -%}
-    {%- set files = customer_segments.list_raw_files('events/**/*') -%}
-    {%- if execute and files | length == 0 -%}
+    {%- set listed = customer_segments.raw_file_versions('events/**/*') -%}
+    {%- if execute and listed | length == 0 -%}
         {{ exceptions.raise_compiler_error(
             "No event files found in '" ~ customer_segments.raw_path() ~ "/events/'. "
             ~ "Events are the one required input (CONTRACT.md: Inputs). Point SEGMENTS_RAW_PATH "
@@ -104,34 +124,71 @@
             ~ customer_segments.raw_path()) }}
     {%- endif -%}
     {%- if new_files_only -%}
-        {%- set files = customer_segments.unprocessed_files(files) -%}
+        {%- set listed = customer_segments.unprocessed_files(listed) -%}
     {%- endif -%}
-    {{ return(adapter.dispatch('raw_event_lines', 'customer_segments')(files)) }}
+    {%- set files = [] -%}
+    {%- set versions = {} -%}
+    {%- for path, version in listed -%}
+        {%- do files.append(path) -%}
+        {%- do versions.update({path: version}) -%}
+    {%- endfor -%}
+    {{ return(adapter.dispatch('raw_event_lines', 'customer_segments')(files, versions)) }}
 {%- endmacro %}
 
 
 {#-
-  Incremental by file: in an incremental run of the calling model, the files
-  (full paths) whose relative name is not yet in its `source_file` column;
-  otherwise all of them. Raw files are taken as immutable once landed (as
-  Segment's and RudderStack's storage destinations write them: a new file per
-  batch); a file that was rewritten in place needs `dbt build --full-refresh`
-  (README "Incremental builds").
+  Incremental by file, written once for any model that reads raw files this
+  way: in an incremental run of the calling model, the [path, version] pairs
+  of `listed` whose relative name and version are not yet in its
+  `source_file` / `source_file_version` columns (new files, and files
+  rewritten since they were read); otherwise all of them. The rows of
+  rewritten and deleted files are removed first by forget_changed_raw_files()
+  (the model's pre-hook), so the table always holds each file's current lines.
 -#}
-{% macro unprocessed_files(files) -%}
-    {%- if not (execute and is_incremental()) -%}{{ return(files) }}{%- endif -%}
-    {%- set processed = run_query('select distinct source_file from ' ~ this).columns[0].values() | list -%}
+{% macro unprocessed_files(listed) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(listed) }}{%- endif -%}
+    {%- set processed = customer_segments.processed_file_versions() -%}
     {%- set remaining = [] -%}
-    {%- for file in files if customer_segments.relative_source_file(file) not in processed -%}
-        {%- do remaining.append(file) -%}
+    {%- for path, version in listed if processed.get(customer_segments.relative_source_file(path)) != version -%}
+        {%- do remaining.append([path, version]) -%}
     {%- endfor -%}
     {{ return(remaining) }}
 {%- endmacro %}
 
-{% macro default__raw_event_lines(files) -%}
+{#- The calling incremental model's files: {source_file: source_file_version}. -#}
+{% macro processed_file_versions() -%}
+    {%- set processed = {} -%}
+    {%- for row in run_query('select distinct source_file, source_file_version from ' ~ this) -%}
+        {%- do processed.update({row[0]: row[1]}) -%}
+    {%- endfor -%}
+    {{ return(processed) }}
+{%- endmacro %}
+
+{#-
+  Pre-hook of a model read with unprocessed_files(): delete the rows of files
+  that are gone or were rewritten since they were read (their new version is
+  read again by the model). Nothing to do, nothing run.
+-#}
+{% macro forget_changed_raw_files(pattern) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
+    {%- set current = {} -%}
+    {%- for path, version in customer_segments.raw_file_versions(pattern) -%}
+        {%- do current.update({customer_segments.relative_source_file(path): version}) -%}
+    {%- endfor -%}
+    {%- set stale = [] -%}
+    {%- for name, version in customer_segments.processed_file_versions().items() if current.get(name) != version -%}
+        {%- do stale.append(customer_segments.sql_string(name)) -%}
+    {%- endfor -%}
+    {%- if stale | length == 0 -%}{{ return('') }}{%- endif -%}
+    {%- do log('Raw files rewritten or removed since they were read, their old lines dropped: ' ~ stale | length, info=true) -%}
+    {{ return(customer_segments.delete_where(this, 'source_file in (' ~ stale | join(', ') ~ ')')) }}
+{%- endmacro %}
+
+{% macro default__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
     select
         cast(null as varchar) as source_file,
+        cast(null as varchar) as source_file_version,
         cast(null as bigint) as line_number,
         cast(null as varchar) as raw_line
     where 1 = 0
@@ -143,11 +200,12 @@
     {%- if file.endswith('.parquet') %}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
         file_row_number + 1 as line_number,
         {{ customer_segments.parquet_row_as_json(file) }} as raw_line
     from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true) as parquet_rows
     {%- else %}
-    select source_file, line_number, raw_line
+    select source_file, {{ customer_segments.sql_string(versions[file]) }} as source_file_version, line_number, raw_line
     from (
         {#- A streaming row_number() over one file scan keeps the file's line order. -#}
         select
@@ -170,10 +228,11 @@
     {%- endfor %}
 {%- endmacro %}
 
-{% macro spark__raw_event_lines(files) -%}
+{% macro spark__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
     select
         cast(null as string) as source_file,
+        cast(null as string) as source_file_version,
         cast(null as bigint) as line_number,
         cast(null as string) as raw_line
     where 1 = 0
@@ -185,11 +244,12 @@
     {%- if file.endswith('.parquet') %}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
         _metadata.row_index + 1 as line_number,
         {{ customer_segments.spark_parquet_row_as_json(file) }} as raw_line
     from parquet.`{{ file }}`
     {%- else %}
-    select source_file, line_number, raw_line
+    select source_file, {{ customer_segments.sql_string(versions[file]) }} as source_file_version, line_number, raw_line
     from {{ customer_segments.spark_numbered_lines(file) }} as lines_of_file
     where raw_line is not null and trim(raw_line) <> ''
     {%- endif %}

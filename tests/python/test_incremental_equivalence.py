@@ -72,11 +72,21 @@ QUERIES = {
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, set[str]]:
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, tuple[set[str], str]]:
     from customer_segments.generate import generate
 
     incremental = Workspace(tmp_path_factory.mktemp("incremental"))
     generate(incremental.raw, incremental.truth, events=8_000, seed=21, progress=False, end_date="2026-10-31")
+    # the first load as two files, so one can stay untouched while the other is rewritten
+    (generated,) = sorted((incremental.raw / "events").glob("*.jsonl"))
+    lines = generated.read_text().splitlines()
+    generated.unlink()
+    first_files = [incremental.raw / "events" / "part-a.jsonl", incremental.raw / "events" / "part-b.jsonl"]
+    first_files[0].write_text("\n".join(lines[: len(lines) // 2]) + "\n")
+    first_files[1].write_text("\n".join(lines[len(lines) // 2:]) + "\n")
+    # a file that will be deleted before the second build (re-delivered copies of 20 messages)
+    extra = incremental.raw / "events" / "redelivered.jsonl"
+    extra.write_text("\n".join(first_files[0].read_text().splitlines()[:20]) + "\n")
     build(incremental)
 
     # the second load: another world's events of the last LOOKBACK_DAYS days (new and late-arriving events the
@@ -90,6 +100,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
             if stamp >= LOOKBACK_START:
                 kept.append(line.replace('"usr_', '"usr_w2_').replace("@", "+w2@").replace('"chain_', '"chain_w2_'))
     (incremental.raw / "events" / "load2.jsonl").write_text("\n".join(kept) + "\n")
+    # files change in place too: one is rewritten without its last 50 lines, one is deleted
+    rewritten = first_files[-1]
+    rewritten.write_text("\n".join(rewritten.read_text().splitlines()[:-50]) + "\n")
+    extra.unlink()
     build(incremental)
     compiled = next((incremental.root / "target" / "compiled").rglob("base_segment__event_lines.sql")).read_text()
     read_by_second_build = set(re.findall(r"'(events/[^']+)'", compiled))
@@ -101,7 +115,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     shutil.copy(incremental.database, full.database)
     run = full.dbt("build", "--full-refresh", "--vars", f"{{as_of: '{AS_OF}'}}")
     assert run.returncode == 0, run.output[-5000:]
-    return incremental, full, read_by_second_build
+    return incremental, full, (read_by_second_build, f"events/{rewritten.name}")
 
 
 @pytest.mark.parametrize("table", sorted(QUERIES))
@@ -116,10 +130,11 @@ def test_the_second_load_changed_something(pair):
     assert full.scalar("select count(*) from stg_segment__events where source_file like '%load2%'") > 100
 
 
-def test_the_incremental_build_parsed_only_the_new_file(pair):
-    """Staging is incremental by file: the second build read load2.jsonl and none of the first load's files."""
-    incremental, _, read_by_second_build = pair
-    first_load = {row[0] for row in incremental.query(
-        "select distinct source_file from base_segment__event_lines where source_file <> 'events/load2.jsonl'")}
-    assert first_load, "the first load's files should be staged"
-    assert read_by_second_build == {"events/load2.jsonl"}
+def test_the_incremental_build_parsed_only_the_new_and_the_rewritten_file(pair):
+    """Staging is incremental by file: the second build read load2.jsonl and the rewritten file, no other;
+    the deleted file's lines are gone (the table equality above shows the rewritten file's old lines are too)."""
+    incremental, _, (read_by_second_build, rewritten) = pair
+    staged = {row[0] for row in incremental.query("select distinct source_file from base_segment__event_lines")}
+    assert staged == {"events/part-a.jsonl", "events/part-b.jsonl", "events/load2.jsonl"}  # not redelivered.jsonl
+    assert rewritten == "events/part-b.jsonl"
+    assert read_by_second_build == {"events/load2.jsonl", "events/part-b.jsonl"}  # part-a was not read again

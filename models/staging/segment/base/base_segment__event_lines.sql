@@ -2,12 +2,15 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_changed_raw_files('events/**/*') }}",
 ) }}
 {#-
   One row per raw event line, parsed and typed: the expensive half of staging
   (JSON extraction), built incrementally by file. Each run reads only the event
-  files it has not read before and appends their lines, so a nightly build
-  parses the night's files, not the whole history. Every column is a function
+  files it has not read before in their current version (size and modification
+  time) and appends their lines, so a nightly build parses the night's files,
+  not the whole history; the pre-hook first drops the lines of files that were
+  rewritten (read again) or deleted since. Every column is a function
   of the line alone, so appending file by file gives the same rows as parsing
   everything at once; the verdicts that depend on other lines or on the build
   (quarantine, duplicates, double fires) are made in stg_segment__events.
@@ -26,6 +29,7 @@ json_lines as (
 
     select
         source_file,
+        source_file_version,
         line_number,
         raw_line,
         case when {{ customer_segments.is_json_object('raw_line') }} then raw_line end as json_line
@@ -38,7 +42,7 @@ extracted as (
 
     {{ customer_segments.select_json_fields(
         'json_lines', 'json_line',
-        keep=['source_file', 'line_number', 'raw_line', 'json_line'],
+        keep=['source_file', 'source_file_version', 'line_number', 'raw_line', 'json_line'],
         texts=[
             ('message_id_text', '$.messageId'),
             ('type_text', '$.type'),
@@ -74,6 +78,7 @@ fields as (
 
     select
         source_file,
+        source_file_version,
         line_number,
         raw_line,
         json_line is not null as is_json_object,
