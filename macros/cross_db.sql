@@ -53,6 +53,21 @@
 
 
 {#-
+  One md5 text for a tuple of text columns, null-safe and unambiguous: each
+  value is written as its length, ':' and itself, a null as '-', joined by
+  '|'. Two tuples get the same key only if every column is equal or both null
+  (as a window's partition by them would group them), md5 collisions aside.
+-#}
+{% macro null_safe_key(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("coalesce(cast(length(" ~ column ~ ") as " ~ dbt.type_string() ~ ") || ':' || " ~ column ~ ", '-')") -%}
+    {%- endfor -%}
+    {{ dbt.hash(parts | join(" || '|' || ")) }}
+{%- endmacro %}
+
+
+{#-
   ISO-8601 text with or without an offset -> timestamp in UTC (no time zone).
   Text without an offset is taken as UTC. Unparseable text gives null.
 -#}

@@ -184,6 +184,26 @@
     {{ return(customer_segments.delete_where(this, 'source_file in (' ~ stale | join(', ') ~ ')')) }}
 {%- endmacro %}
 
+{#-
+  Post-hook of a model that keeps a line table's rows incrementally
+  (stg_segment__events over base_segment__event_lines): delete its rows of file
+  versions the line table no longer holds (files deleted, or rewritten: the new
+  version's lines were inserted by the model). Nothing to do, nothing run.
+-#}
+{% macro forget_lines_of_old_file_versions(lines_relation) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
+    {%- set stale = run_query(
+        'select distinct source_file, source_file_version from ' ~ this
+        ~ ' except select distinct source_file, source_file_version from ' ~ lines_relation) -%}
+    {%- if stale.rows | length == 0 -%}{{ return('') }}{%- endif -%}
+    {%- set conditions = [] -%}
+    {%- for row in stale.rows -%}
+        {%- do conditions.append('(source_file = ' ~ customer_segments.sql_string(row[0]) ~ ' and source_file_version = '
+            ~ customer_segments.sql_string(row[1]) ~ ')') -%}
+    {%- endfor -%}
+    {{ return(customer_segments.delete_where(this, conditions | join(' or '))) }}
+{%- endmacro %}
+
 {% macro default__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
     select

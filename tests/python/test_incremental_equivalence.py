@@ -18,8 +18,10 @@ nor entered_at and is_holdout of segment_members (both follow the person id).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -84,10 +86,20 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     first_files = [incremental.raw / "events" / "part-a.jsonl", incremental.raw / "events" / "part-b.jsonl"]
     first_files[0].write_text("\n".join(lines[: len(lines) // 2]) + "\n")
     first_files[1].write_text("\n".join(lines[len(lines) // 2:]) + "\n")
-    # a file that will be deleted before the second build (re-delivered copies of 20 messages)
-    extra = incremental.raw / "events" / "redelivered.jsonl"
+    # a file that will be deleted before the second build: re-delivered copies of 20 messages of part-a, kept
+    # in the first build (same receivedAt, and its name sorts first), so part-a's originals are duplicates there
+    extra = incremental.raw / "events" / "a-redelivered.jsonl"
     extra.write_text("\n".join(first_files[0].read_text().splitlines()[:20]) + "\n")
     build(incremental)
+    first_copies_kept = [row[0] for row in incremental.query(
+        "select line_number from stg_segment__events where source_file = 'events/part-a.jsonl' and line_number <= 20 "
+        "and duplicate_reason = 'duplicate_message_id'")]
+    usable_tracks = incremental.query(
+        "select line_number, raw_line from stg_segment__events where source_file = 'events/part-a.jsonl' "
+        "and quarantine_reason is null and duplicate_reason is null and message_type = 'track' "
+        # (not in the first second of a day: the earlier fire below stays on the same day, so the daily aggregate
+        # of a day before the lookback window does not change)
+        "and cast(event_at - interval 1 second as date) = cast(event_at as date) order by line_number limit 20")
 
     # the second load: another world's events of the last LOOKBACK_DAYS days (new and late-arriving events the
     # incremental daily aggregate must pick up), with its ids renamed so the two worlds do not share any
@@ -99,6 +111,20 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
             stamp = line.split('"timestamp":"', 1)[-1][:10] if '"timestamp":"' in line else ""
             if stamp >= LOOKBACK_START:
                 kept.append(line.replace('"usr_', '"usr_w2_').replace("@", "+w2@").replace('"chain_', '"chain_w2_'))
+    # and lines that change the verdicts of lines already judged, in files the second build does not read again:
+    # 10 of part-a's usable tracks re-delivered with an earlier receivedAt (the new copy is kept, the old one
+    # becomes a duplicate; half of them with a changed payload), 10 fired again 300 ms earlier under a new messageId (the old one becomes a double fire)
+    for number, (_, raw_line) in enumerate(usable_tracks):
+        message = json.loads(raw_line)
+        if number < 10:
+            message["receivedAt"] = message["timestamp"]
+            if number % 2:  # a replay that differs in payload: another call, the same message
+                message["properties"] = {**(message.get("properties") or {}), "replayed": True}
+        else:
+            message["messageId"] = f"refire-{number}-{message['messageId']}"
+            fired_at = datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00")) - timedelta(milliseconds=300)
+            message["timestamp"] = fired_at.isoformat()
+        kept.append(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
     (incremental.raw / "events" / "load2.jsonl").write_text("\n".join(kept) + "\n")
     # files change in place too: one is rewritten without its last 50 lines, one is deleted
     rewritten = first_files[-1]
@@ -115,7 +141,12 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     shutil.copy(incremental.database, full.database)
     run = full.dbt("build", "--full-refresh", "--vars", f"{{as_of: '{AS_OF}'}}")
     assert run.returncode == 0, run.output[-5000:]
-    return incremental, full, (read_by_second_build, f"events/{rewritten.name}")
+    changed = {
+        "first_copies_kept_before": first_copies_kept,
+        "redelivered_lines": [line for line, _ in usable_tracks[:10]],
+        "refired_lines": [line for line, _ in usable_tracks[10:]],
+    }
+    return incremental, full, (read_by_second_build, f"events/{rewritten.name}", changed)
 
 
 @pytest.mark.parametrize("table", sorted(QUERIES))
@@ -133,8 +164,28 @@ def test_the_second_load_changed_something(pair):
 def test_the_incremental_build_parsed_only_the_new_and_the_rewritten_file(pair):
     """Staging is incremental by file: the second build read load2.jsonl and the rewritten file, no other;
     the deleted file's lines are gone (the table equality above shows the rewritten file's old lines are too)."""
-    incremental, _, (read_by_second_build, rewritten) = pair
+    incremental, _, (read_by_second_build, rewritten, _) = pair
     staged = {row[0] for row in incremental.query("select distinct source_file from base_segment__event_lines")}
-    assert staged == {"events/part-a.jsonl", "events/part-b.jsonl", "events/load2.jsonl"}  # not redelivered.jsonl
+    assert staged == {"events/part-a.jsonl", "events/part-b.jsonl", "events/load2.jsonl"}  # not a-redelivered.jsonl
     assert rewritten == "events/part-b.jsonl"
     assert read_by_second_build == {"events/load2.jsonl", "events/part-b.jsonl"}  # part-a was not read again
+
+
+def test_the_second_build_judged_again_lines_it_did_not_read(pair):
+    """The verdicts of part-a's lines changed in the second build although part-a was not read again: the
+    deleted file's copies had been kept (part-a's first 20 lines were duplicates), and load2 brought an earlier
+    copy of 10 of its messages and an earlier fire of 10 of its calls. The equality with the full refresh
+    above says the new verdicts are right; this says the case was really there."""
+    incremental, _, (_, _, changed) = pair
+    # (a few of the first 20 lines are quarantined faults, or duplicates within part-a itself)
+    assert len(changed["first_copies_kept_before"]) >= 15
+    assert len(changed["redelivered_lines"]) == len(changed["refired_lines"]) == 10
+
+    def verdicts(lines):
+        return incremental.query(
+            "select duplicate_reason, count(*) from stg_segment__events where source_file = 'events/part-a.jsonl' "
+            f"and line_number in ({', '.join(map(str, lines))}) group by 1")
+
+    assert verdicts(changed["first_copies_kept_before"]) == [(None, len(changed["first_copies_kept_before"]))]
+    assert verdicts(changed["redelivered_lines"]) == [("duplicate_message_id", 10)]
+    assert verdicts(changed["refired_lines"]) == [("double_fire", 10)]

@@ -1,14 +1,28 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='delete+insert',
+    unique_key=['source_file', 'line_number'],
+    on_schema_change='fail',
+    post_hook="{{ customer_segments.forget_lines_of_old_file_versions(ref('base_segment__event_lines')) }}",
+) }}
 {#-
   One row per raw event line: parsed, typed, UTC timestamps, and two verdicts:
   `quarantine_reason` (the row cannot be used) and `duplicate_reason` (a usable
   row that repeats another: same messageId, or a double fire). Rows with both
   null are the events the rest of the project uses (int_events_deduplicated).
-  The lines are parsed by base_segment__event_lines, incrementally by file;
-  the verdicts are made here over all lines on every build, because they
-  depend on other lines (the first copy of a messageId, the previous fire)
-  and on the build (clock skew against its start). That costs a few window
-  functions over typed columns, not a parse of the history.
+  The lines are parsed by base_segment__event_lines, incrementally by file.
+
+  The duplicate verdicts depend on other lines: the first copy of a messageId,
+  the previous fire of the same call (call_key). An incremental build judges
+  again only the lines whose verdict can change, and replaces them (delete+insert
+  by file and line): every line of a call that has a line in a file read or
+  dropped in this build, or a copy of a messageId such a file holds. Copies are
+  numbered over every line of those messageIds, and a call's lines are all
+  judged together, so each verdict is the one a full build would give. The
+  post-hook drops the lines of files that were rewritten or deleted. On Spark
+  (no DELETE on Parquet tables) the model is a table, judged whole every build.
+  One difference by design: a line without receivedAt and sentAt is judged
+  `timestamp_in_future` against the start of the build that judged it.
 -#}
 
 with
@@ -19,6 +33,100 @@ event_lines as (
 
 ),
 
+{% if is_incremental() %}
+previous as (
+
+    select source_file, source_file_version, message_id, call_key from {{ this }}
+
+),
+
+previous_files as (
+
+    select distinct source_file, source_file_version from previous
+
+),
+
+current_files as (
+
+    select distinct source_file, source_file_version from event_lines
+
+),
+
+arrived as (
+
+    -- lines of files read in this build (new files, new versions of rewritten ones)
+    select event_lines.message_id, event_lines.call_key
+    from event_lines
+    left join previous_files
+        on event_lines.source_file = previous_files.source_file
+        and event_lines.source_file_version = previous_files.source_file_version
+    where previous_files.source_file is null
+
+),
+
+departed as (
+
+    -- lines of files deleted or rewritten since the last build
+    select previous.message_id, previous.call_key
+    from previous
+    left join current_files
+        on previous.source_file = current_files.source_file
+        and previous.source_file_version = current_files.source_file_version
+    where current_files.source_file is null
+
+),
+
+touched_messages as (
+
+    select message_id from arrived where message_id is not null
+    union
+    select message_id from departed where message_id is not null
+
+),
+
+touched_calls as (
+
+    -- a call is touched when one of its lines came or went, or one of its lines is a copy of a
+    -- touched messageId (which copy is the first may have changed, and only first copies are fires)
+    select call_key from arrived
+    union
+    select call_key from departed
+    union
+    select previous.call_key
+    from previous
+    inner join touched_messages on previous.message_id = touched_messages.message_id
+
+),
+
+judged_messages as (
+
+    select distinct event_lines.message_id
+    from event_lines
+    inner join touched_calls on event_lines.call_key = touched_calls.call_key
+    where event_lines.message_id is not null
+
+),
+
+candidate_lines as (
+
+    -- the lines judged again (every line of a touched call) and every copy of their messageIds
+    select
+        *,
+        call_key in (select call_key from touched_calls) as is_judged
+
+    from event_lines
+    where call_key in (select call_key from touched_calls)
+        or message_id in (select message_id from judged_messages)
+
+),
+{% else %}
+candidate_lines as (
+
+    select *, true as is_judged from event_lines
+
+),
+{% endif %}
+
 checked as (
 
     -- only the columns the verdicts need: the windows below sort what they carry,
@@ -27,13 +135,8 @@ checked as (
         source_file,
         line_number,
         message_id,
-        message_type,
-        anonymous_id,
-        user_id,
-        event_name_key,
-        page_path,
-        properties,
-        traits,
+        call_key,
+        is_judged,
         event_at,
         received_at,
         case
@@ -61,7 +164,7 @@ checked as (
                 then 'timestamp_in_future'
         end as quarantine_reason
 
-    from event_lines
+    from candidate_lines
 
 ),
 
@@ -87,13 +190,12 @@ fires as (
     select
         *,
         lag(event_at) over (
-            partition by
-                is_usable and copy_number = 1,
-                anonymous_id, user_id, message_type, event_name_key, page_path, properties, traits
+            partition by is_usable and copy_number = 1, call_key
             order by event_at, message_id
         ) as previous_fire_at
 
     from message_copies
+    where is_judged
 
 ),
 
@@ -119,6 +221,7 @@ final as (
 
     select
         event_lines.source_file,
+        event_lines.source_file_version,
         event_lines.line_number,
         event_lines.raw_line,
         event_lines.message_id,
@@ -128,6 +231,7 @@ final as (
         event_lines.event_name,
         event_lines.page_name,
         event_lines.event_name_key,
+        event_lines.call_key,
         event_lines.group_id,
         event_lines.previous_id,
         event_lines.email,

@@ -112,7 +112,7 @@ fields as (
 
 ),
 
-final as (
+named as (
 
     select
         *,
@@ -123,7 +123,19 @@ final as (
         end as event_name_key
 
     from fields
-    where {{ customer_segments.not_erased('fields', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) }}
+
+),
+
+final as (
+
+    select
+        *,
+        -- what makes two lines the same call for the double-fire verdict (stg_segment__events), as one key
+        {{ customer_segments.null_safe_key(['anonymous_id', 'user_id', 'message_type', 'event_name_key', 'page_path', 'properties', 'traits']) }}
+            as call_key
+
+    from named
+    where {{ customer_segments.not_erased('named', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) }}
 
 )
 
