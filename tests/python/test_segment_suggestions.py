@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from customer_segments.segments import suggest as suggest_module
 from customer_segments.segments.suggest import COLUMNS, PHRASES, suggest, suggest_segments
 
 # group -> how it is made, and the features that set it apart (by design).
@@ -86,6 +87,26 @@ def test_clusters_recover_the_planted_groups(people, suggestions):
     joined = people.merge(suggestions.members, on="person_id", validate="one_to_one")
     assert len(joined) == len(people)
     assert adjusted_rand_score(joined["group"], joined["segment_id"]) > 0.9
+
+
+def test_centers_fitted_on_a_sample_still_recover_the_planted_groups(people, monkeypatch):
+    """Above fit_size people the centers are learnt on a seeded sample and everyone is assigned to them."""
+    fitted_rows = []
+
+    class RecordingKMeans(suggest_module.KMeans):
+        def fit(self, x, *args, **kwargs):
+            fitted_rows.append(len(x))
+            return super().fit(x, *args, **kwargs)
+
+    monkeypatch.setattr(suggest_module, "KMeans", RecordingKMeans)
+    sampled = suggest(people.drop(columns="group"), fit_size=120)
+    assert fitted_rows and set(fitted_rows) == {120}  # every k was fitted on the sample only
+    assert sampled.k == len(GROUPS)
+    joined = people.merge(sampled.members, on="person_id", validate="one_to_one")
+    assert len(joined) == len(people)  # and everyone got a cluster
+    assert adjusted_rand_score(joined["group"], joined["segment_id"]) > 0.9
+    again = suggest(people.drop(columns="group").sample(frac=1.0, random_state=5), fit_size=120)
+    pd.testing.assert_frame_equal(again.members, sampled.members)  # the sample is seeded, not order-dependent
 
 
 def test_output_columns_and_bookkeeping(people, suggestions):
