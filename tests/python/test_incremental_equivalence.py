@@ -18,10 +18,12 @@ nor entered_at and is_holdout of segment_members (both follow the person id).
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -73,6 +75,38 @@ QUERIES = {
 }
 
 
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def as_line(message: dict) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def plain_track(lines: list[str], faults_csv) -> dict:
+    """The first well-formed track call (a user id, a UTC timestamp before the lookback window, no planted fault,
+    its messageId nowhere else) among the lines."""
+    faulty = {row["message_id"] for row in csv.DictReader(faults_csv.open()) if row["message_id"]}
+    counts = Counter(re.findall(r'"messageId":"([^"]+)"', "\n".join(lines)))
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(message, dict) and message.get("type") == "track" and message.get("userId")
+                and message.get("event") and counts[message.get("messageId")] == 1
+                and message["messageId"] not in faulty
+                and str(message.get("timestamp", "")).endswith("Z") and message["timestamp"] < LOOKBACK_START):
+            return message
+    raise AssertionError("no plain track call in the generated lines")
+
+
+def replay_verdicts(space: Workspace, message_id: str) -> list[tuple]:
+    return space.query(
+        "select source_file, quarantine_reason, duplicate_reason from stg_segment__events where message_id = ? "
+        "order by source_file", [message_id])
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, tuple[set[str], str]]:
     from customer_segments.generate import generate
@@ -90,7 +124,16 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     # in the first build (same receivedAt, and its name sorts first), so part-a's originals are duplicates there
     extra = incremental.raw / "events" / "a-redelivered.jsonl"
     extra.write_text("\n".join(first_files[0].read_text().splitlines()[:20]) + "\n")
+    # an old replay that differs in payload (another call, the same message), in a file of its own that stays
+    # untouched: part-a's copy is kept and the replay is its duplicate. The second load adds a new line of the
+    # replay's call, so the replay is judged again, and its copy in part-a (in a call nothing touches) must still
+    # count when its copies are numbered.
+    original = plain_track(first_files[0].read_text().splitlines()[100:], incremental.truth / "faults.csv")
+    replay = dict(original, properties={**(original.get("properties") or {}), "replayed_later": True},
+                  receivedAt=(utc(original.get("receivedAt") or original["timestamp"]) + timedelta(hours=1)).isoformat())
+    (incremental.raw / "events" / "replays.jsonl").write_text(as_line(replay) + "\n")
     build(incremental)
+    replay_verdicts_before = replay_verdicts(incremental, original["messageId"])
     first_copies_kept = [row[0] for row in incremental.query(
         "select line_number from stg_segment__events where source_file = 'events/part-a.jsonl' and line_number <= 20 "
         "and duplicate_reason = 'duplicate_message_id'")]
@@ -122,9 +165,11 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
                 message["properties"] = {**(message.get("properties") or {}), "replayed": True}
         else:
             message["messageId"] = f"refire-{number}-{message['messageId']}"
-            fired_at = datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00")) - timedelta(milliseconds=300)
-            message["timestamp"] = fired_at.isoformat()
-        kept.append(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+            message["timestamp"] = (utc(message["timestamp"]) - timedelta(milliseconds=300)).isoformat()
+        kept.append(as_line(message))
+    # the new line of the old replay's call (days later: not a double fire; within the lookback window)
+    kept.append(as_line(dict(replay, messageId=f"newcall-{original['messageId']}",
+                             timestamp="2026-10-30T12:00:00.000Z", receivedAt="2026-10-30T12:00:01.000Z")))
     (incremental.raw / "events" / "load2.jsonl").write_text("\n".join(kept) + "\n")
     # files change in place too: one is rewritten without its last 50 lines, one is deleted
     rewritten = first_files[-1]
@@ -142,6 +187,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     run = full.dbt("build", "--full-refresh", "--vars", f"{{as_of: '{AS_OF}'}}")
     assert run.returncode == 0, run.output[-5000:]
     changed = {
+        "replay_verdicts": (replay_verdicts_before, replay_verdicts(incremental, original["messageId"])),
         "first_copies_kept_before": first_copies_kept,
         "redelivered_lines": [line for line, _ in usable_tracks[:10]],
         "refired_lines": [line for line, _ in usable_tracks[10:]],
@@ -166,7 +212,8 @@ def test_the_incremental_build_parsed_only_the_new_and_the_rewritten_file(pair):
     the deleted file's lines are gone (the table equality above shows the rewritten file's old lines are too)."""
     incremental, _, (read_by_second_build, rewritten, _) = pair
     staged = {row[0] for row in incremental.query("select distinct source_file from base_segment__event_lines")}
-    assert staged == {"events/part-a.jsonl", "events/part-b.jsonl", "events/load2.jsonl"}  # not a-redelivered.jsonl
+    assert staged == {"events/part-a.jsonl", "events/part-b.jsonl", "events/replays.jsonl", "events/load2.jsonl"}
+    # (not a-redelivered.jsonl)
     assert rewritten == "events/part-b.jsonl"
     assert read_by_second_build == {"events/load2.jsonl", "events/part-b.jsonl"}  # part-a was not read again
 
@@ -189,3 +236,13 @@ def test_the_second_build_judged_again_lines_it_did_not_read(pair):
     assert verdicts(changed["first_copies_kept_before"]) == [(None, len(changed["first_copies_kept_before"]))]
     assert verdicts(changed["redelivered_lines"]) == [("duplicate_message_id", 10)]
     assert verdicts(changed["refired_lines"]) == [("double_fire", 10)]
+
+
+def test_an_old_replay_judged_again_still_counts_its_copy_in_an_untouched_call(pair):
+    """The replay's call was touched by the second load, its original's call was not: the replay stays the
+    duplicate only if the original is numbered with it (the messageId closure of the lines judged again)."""
+    incremental, _, (_, _, changed) = pair
+    before, after = changed["replay_verdicts"]
+    expected = [("events/part-a.jsonl", None, None), ("events/replays.jsonl", None, "duplicate_message_id")]
+    assert before == expected
+    assert after == expected
