@@ -108,7 +108,7 @@ def replay_verdicts(space: Workspace, message_id: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, tuple[set[str], str]]:
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, tuple[set[str], str, dict]]:
     from customer_segments.generate import generate
 
     incremental = Workspace(tmp_path_factory.mktemp("incremental"))
