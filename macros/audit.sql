@@ -12,7 +12,7 @@
   build_audit.cli_vars); the Python package the dbt Python models import;
   models disabled on the target (so DuckDB and Spark report different
   versions of the same code). Node configs are left out on purpose: dbt
-  renders them, and dq_checks' config holds the build's id and time.
+  renders them (paths and vars, which are not code).
   Macros are read through the project's macro namespace (context[project_name]),
   as graph has no macros. Empty at parse time.
 -#}
@@ -30,4 +30,31 @@
         {%- endfor -%}
     {%- endif -%}
     {{ return(local_md5(parts | sort | join('\n'))) }}
+{%- endmacro %}
+
+
+{#-
+  A value of --vars as JSON-ready data: YAML reads unquoted dates and times
+  (as_of: 2026-10-31T12:00:00Z) as date objects, which JSON cannot hold; they
+  are written as their ISO text, like every value that is not a mapping, a
+  list, text, a number, a boolean or null.
+-#}
+{% macro json_ready(value) -%}
+    {%- if value is mapping -%}
+        {%- set ready = {} -%}
+        {%- for key, item in value.items() -%}
+            {%- do ready.update({key | string: customer_segments.json_ready(item)}) -%}
+        {%- endfor -%}
+        {{ return(ready) }}
+    {%- elif value is string or value is number or value is boolean or value is none -%}
+        {{ return(value) }}
+    {%- elif value is iterable -%}
+        {%- set ready = [] -%}
+        {%- for item in value -%}
+            {%- do ready.append(customer_segments.json_ready(item)) -%}
+        {%- endfor -%}
+        {{ return(ready) }}
+    {%- else -%}
+        {{ return(value.isoformat() if value.isoformat is defined else value | string) }}
+    {%- endif -%}
 {%- endmacro %}

@@ -350,7 +350,7 @@
 -#}
 {% macro retention_cutoff() -%}
     {%- if var('as_of') -%}
-        {%- set reference = "cast('" ~ var('as_of') ~ "' as timestamp)" -%}
+        {%- set reference = customer_segments.timestamp_var('as_of') -%}
     {%- else -%}
         {%- set reference = "(select max(event_at) from " ~ ref('stg_segment__events') ~ " where quarantine_reason is null and duplicate_reason is null)" -%}
     {%- endif -%}

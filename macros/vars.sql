@@ -4,8 +4,10 @@
   of a cast error deep in a model or, worse, a build that runs with a share of
   10 meaning 10%. Each rule: (var, kind, lowest, highest); kinds are 'int',
   'number', 'share' (a number from lowest to highest, where 0.10 means 10%),
-  'timestamp' ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]', null allowed for
-  as_of) and 'bool'. None means no bound.
+  'timestamp' (ISO-8601: 'YYYY-MM-DD', 'YYYY-MM-DD HH:MM[:SS[.f]]' with a space
+  or a 'T', optionally with 'Z' or an offset such as +02:00, which is converted
+  to UTC; null allowed for as_of; see utc_timestamp_text) and 'bool'. None
+  means no bound.
 -#}
 {% macro var_rules() -%}
     {{ return([
@@ -60,12 +62,12 @@
 {#- The problems of the current vars, one sentence each (empty when all are good). -#}
 {% macro var_problems() -%}
     {%- set problems = [] -%}
-    {%- set timestamp_pattern = '^\\d{4}-\\d{2}-\\d{2}( \\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?$' -%}
     {%- for name, kind, lowest, highest in customer_segments.var_rules() -%}
         {%- set value = var(name, none) -%}
         {%- if kind == 'timestamp' -%}
-            {%- if value is not none and not modules.re.match(timestamp_pattern, value | string) -%}
-                {%- do problems.append(name ~ " must be a date or timestamp like '2026-10-31' or '2026-10-31 23:59:59', got " ~ value) -%}
+            {%- if value is not none and customer_segments.utc_timestamp_text(value) is none -%}
+                {%- do problems.append(name ~ " must be a date or timestamp like '2026-10-31' or '2026-10-31 23:59:59', got " ~ value
+                    ~ " (ISO-8601 also with a T and an offset, '2026-10-31T23:59:59Z' or '2026-10-31T23:59:59+02:00', read as UTC)") -%}
             {%- endif -%}
         {%- elif kind == 'bool' -%}
             {%- if value is not boolean -%}
@@ -121,4 +123,58 @@
         {%- endif -%}
     {%- endif -%}
     {{ return('') }}
+{%- endmacro %}
+
+
+{#-
+  A timestamp var (kind 'timestamp' above) as UTC text 'YYYY-MM-DD HH:MM:SS'
+  (with '.ffffff' when it has fractions of a second), or none when it is not
+  an ISO-8601 date or timestamp of a real day and time. Accepted: a date; a
+  time after a space or a 'T', with minutes, optionally seconds and
+  fractions; 'Z' or an offset (+02, +0200, +02:00), which is subtracted, so
+  '2026-10-31T01:00:00+02:00' is '2026-10-30 23:00:00'. Without an offset the
+  time is read as UTC (the project's time zone). YAML may hand a date or a
+  datetime object instead of text: both read the same way.
+-#}
+{% macro utc_timestamp_text(value) -%}
+    {%- set found = modules.re.match(
+        '^(\\d{4})-(\\d{2})-(\\d{2})(?:[ T](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?(Z|[+-]\\d{2}(?::?\\d{2})?)?)?$',
+        (value | string).strip() | upper) -%}
+    {%- if not found -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set year, month, day = found.group(1) | int, found.group(2) | int, found.group(3) | int -%}
+    {%- set hour, minute, second = (found.group(4) or 0) | int, (found.group(5) or 0) | int, (found.group(6) or 0) | int -%}
+    {%- set microsecond = ((found.group(7) or '') ~ '000000')[:6] | int -%}
+    {%- set leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) -%}
+    {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+    {%- if year < 2 or year > 9998 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1]
+            or hour > 23 or minute > 59 or second > 59 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set offset = (found.group(8) or 'Z').replace(':', '') -%}
+    {%- set offset_minutes = 0 -%}
+    {%- if offset != 'Z' -%}
+        {%- set offset_hours, offset_rest = offset[1:3] | int, (offset[3:5] or 0) | int -%}
+        {%- if offset_hours > 23 or offset_rest > 59 -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- set offset_minutes = (offset_hours * 60 + offset_rest) * (-1 if offset[0] == '-' else 1) -%}
+    {%- endif -%}
+    {%- set moment = modules.datetime.datetime(year, month, day, hour, minute, second, microsecond)
+        - modules.datetime.timedelta(minutes=offset_minutes) -%}
+    {{ return(moment.strftime('%Y-%m-%d %H:%M:%S' ~ ('.%f' if microsecond else ''))) }}
+{%- endmacro %}
+
+
+{#- A timestamp var as a SQL timestamp literal in UTC (see utc_timestamp_text), for models and macros. -#}
+{% macro timestamp_var(name) -%}
+    {%- set text = customer_segments.utc_timestamp_text(var(name)) -%}
+    {%- if text is none and not execute -%}
+        {#- parsing: validate_vars (on-run-start) reports a bad value with all the others -#}
+        {%- set text = '1970-01-01 00:00:00' -%}
+    {%- elif text is none -%}
+        {{ exceptions.raise_compiler_error(name ~ " must be a date or timestamp like '2026-10-31' or '2026-10-31T23:59:59Z', got " ~ var(name)) }}
+    {%- endif -%}
+    cast('{{ text }}' as timestamp)
 {%- endmacro %}

@@ -3,7 +3,10 @@
 Runs after staging and before identity, scoring and segments (dq_gate stops
 them when a check with severity fail does not pass). The suite lives in
 customer_segments.quality.suite; thresholds and severities are dbt vars,
-handed over as this model's config in dbt_project.yml.
+handed over as this model's config (python_models/quality/_quality__models.yml).
+The build id and time come from int_build_started, read when the model runs:
+config is rendered when dbt parses, and dbt reuses a parse between runs, so a
+per-run value there would stamp every later build with an old build's id.
 """
 
 import ast
@@ -36,6 +39,7 @@ def model(dbt, session):
         "consent": dbt.ref("int_consent_latest").df(),
     }
     results = run(metrics, tables, thresholds, severity, Path(docs_dir).resolve() if docs_dir else None)
-    results.insert(0, "build_id", dbt.config.get("build_id"))
-    results.insert(1, "checked_at", dbt.config.get("checked_at"))
+    started = dbt.ref("int_build_started").df()
+    results.insert(0, "build_id", started["build_id"].iloc[0])
+    results.insert(1, "checked_at", started["built_at"].iloc[0])
     return results

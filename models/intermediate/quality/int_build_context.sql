@@ -1,5 +1,5 @@
 {#-
-  One row describing this build: its id, when it started, and `as_of`, the
+  One row describing this build: its id, when it started (int_build_started), and `as_of`, the
   reference time every score and segment is computed at (var `as_of`, default:
   the latest usable event). Models cross join this instead of calling now(),
   so the same inputs and as_of always give the same outputs.
@@ -7,6 +7,12 @@
 {{ customer_segments.after_quality_gate() }}
 
 with
+
+started as (
+
+    select * from {{ ref('int_build_started') }}
+
+),
 
 events as (
 
@@ -16,15 +22,17 @@ events as (
 
 final as (
 
-    -- one row, whatever the number of events: no FROM but the scalar subquery
+    -- one row, whatever the number of events: started has one row, as_of is a scalar
     select
-        '{{ invocation_id }}' as build_id,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as built_at,
+        started.build_id,
+        started.built_at,
         {%- if var('as_of') %}
-        cast('{{ var("as_of") }}' as timestamp) as as_of
+        {{ customer_segments.timestamp_var('as_of') }} as as_of
         {%- else %}
         (select max(event_at) from events) as as_of
         {%- endif %}
+
+    from started
 
 )
 

@@ -10,6 +10,12 @@
 
 with
 
+started as (
+
+    select * from {{ ref('int_build_started') }}
+
+),
+
 accounted as (
 
     select * from {{ ref('int_source_rows_accounted') }}
@@ -38,11 +44,13 @@ reference as (
 
     select
         {%- if var('as_of') %}
-        cast('{{ var("as_of") }}' as timestamp) as as_of,
+        {{ customer_segments.timestamp_var('as_of') }} as as_of,
         {%- else %}
         (select max(event_at) from events) as as_of,
         {%- endif %}
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as built_at
+        started.built_at
+
+    from started
 
 ),
 

@@ -120,7 +120,7 @@ final as (
         '{{ dbt_version }}' as dbt_version,
         '{{ target.type }}' as target_type,
         '{{ target.name }}' as target_name,
-        {{ customer_segments.sql_string(tojson(invocation_args_dict.get('vars') or {}, sort_keys=true)) }} as cli_vars,
+        {{ customer_segments.sql_string(tojson(customer_segments.json_ready(invocation_args_dict.get('vars') or {}), sort_keys=true)) }} as cli_vars,
         input_rows.input_rows,
         input_rows.raw_rows_total,
         input_rows.quarantined_rows_total,

@@ -72,6 +72,12 @@
 
 with
 
+started as (
+
+    select * from {{ ref('int_build_started') }}
+
+),
+
 metrics as (
 
     select * from {{ ref('int_dq_metrics') }}
@@ -223,8 +229,8 @@ table_results as (
 final as (
 
     select
-        '{{ invocation_id }}' as build_id,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as checked_at,
+        started.build_id,
+        started.built_at as checked_at,
         expectation,
         severity,
         success,
@@ -237,6 +243,7 @@ final as (
         union all
         select expectation, severity, success, observed_value, threshold, details, check_order from table_results
     ) as results
+    cross join started
 
 )
 

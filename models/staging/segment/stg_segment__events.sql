@@ -150,7 +150,7 @@ checked as (
                 then 'missing_previous_id'
             when event_at is null
                 then 'invalid_timestamp'
-            when event_at < cast('{{ var("min_valid_event_at") }}' as timestamp)
+            when event_at < {{ customer_segments.timestamp_var('min_valid_event_at') }}
                 then 'timestamp_too_old'
             when event_at > {{ dbt.dateadd(
                     'hour',
