@@ -13,8 +13,10 @@ SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
 from the warehouse. After a successful build it publishes the marts to the
 serving database BI tools read (README "Serving BI while dbt builds");
 `publish` does that step alone. Exit codes: 0 success, 1 the dbt build failed
-or its result was not published, 2 bad usage or configuration (with a
-message saying what to do).
+or its result was not published (also: another build or another process
+holds the warehouse, so nothing was built), 2 bad usage or configuration
+(bad vars, unknown dbt arguments, a folder that cannot be created), each with
+one line saying what to do, never a Python traceback.
 `report` writes the segment report, one static HTML page (README "Segment
 report"); `build` writes it too after a successful build and prints its path
 (a report that cannot be written is said, and does not change the exit code).
@@ -35,8 +37,9 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from customer_segments import publish
+from customer_segments import build_lock, publish
 from customer_segments import explain
+from customer_segments.dbt_output import DbtOutput
 from customer_segments import summary as build_summary
 from customer_segments.report import ReportError, render_report
 from customer_segments.privacy import access
@@ -49,7 +52,11 @@ REPORT_NAME = "report.html"
 
 
 class UsageError(Exception):
-    """A problem the user can fix; printed as one line, without a traceback."""
+    """A problem the user can fix; printed as one line, without a traceback (exit 2)."""
+
+
+class BuildFailed(Exception):
+    """The build could not run or failed, for a reason one line says (exit 1)."""
 
 
 def raw_path() -> Path:
@@ -110,16 +117,64 @@ def dbt_executable() -> str:
 
 
 def run_dbt(args: list[str]) -> int:
-    """Run dbt from the repository root (where profiles.yml is) and return its exit code."""
-    duckdb_path().parent.mkdir(parents=True, exist_ok=True)
+    """Run dbt from the repository root (where profiles.yml is) and return its exit code.
+
+    dbt's output is shown as it comes, without Python tracebacks (dbt_output).
+    Raises UsageError when dbt refused the vars (macro validate_vars) or its
+    arguments, and BuildFailed when another process held the warehouse.
+    """
     env = dict(os.environ)
     env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
-    return subprocess.call([dbt_executable(), *args], cwd=REPO_ROOT, env=env)
+    output = DbtOutput()
+    with subprocess.Popen(
+        [dbt_executable(), *args], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace", bufsize=1,
+    ) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            _show(output.feed(raw))
+        _show(output.flush())
+        code = process.wait()
+    if code != 0 and output.invalid_vars:
+        raise UsageError("dbt build refused the vars (listed above); nothing was built")
+    if code != 0 and output.bad_usage:
+        raise UsageError("dbt build refused its arguments (see dbt's message above); nothing was built")
+    if code != 0 and output.lock_conflict:
+        holder = build_lock.describe_lock_conflict(output.lock_conflict) or "another process"
+        raise BuildFailed(build_lock.busy_message(duckdb_path(), holder, serving_path()))
+    return code
+
+
+def _show(lines: list[str]) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+def _make_folder(folder: Path, setting: str) -> None:
+    """Create a folder the command writes to; a UsageError naming the setting when it cannot be created."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        raise UsageError(f"cannot create the folder {folder} ({problem.strerror or problem}); check {setting}") from None
 
 
 def cmd_build(options: argparse.Namespace) -> int:
     _check_serving_path()
-    ensure_demo_data(options.events, options.seed)
+    _make_folder(duckdb_path().parent, "SEGMENTS_DUCKDB_PATH")
+    _make_folder(serving_path().parent, "SEGMENTS_SERVING_PATH")
+    try:
+        with build_lock.build_lock(duckdb_path()):
+            ensure_demo_data(options.events, options.seed)
+            holder = build_lock.warehouse_holder(duckdb_path())
+            if holder:
+                raise BuildFailed(build_lock.busy_message(duckdb_path(), holder, serving_path()))
+            return _build(options)
+    except build_lock.WarehouseBusy as busy:
+        raise BuildFailed(str(busy)) from None
+
+
+def _build(options: argparse.Namespace) -> int:
+    """dbt build, publish, summary and report, under the build lock."""
     code = run_dbt(["build", *options.dbt_args])
     # publish first, so BI tools get a good build as soon as dbt is done with it
     published, serving_line = _publish() if code == 0 else (False, _serving_kept("the build failed"))
@@ -194,6 +249,7 @@ def cmd_publish(_options: argparse.Namespace) -> int:
     _check_serving_path()
     if not duckdb_path().exists():
         raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    _make_folder(serving_path().parent, "SEGMENTS_SERVING_PATH")
     published, serving_line = _publish()
     print(serving_line, file=sys.stdout if published else sys.stderr)
     return 0 if published else 1
@@ -309,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as problem:
         print(f"segments: {problem}", file=sys.stderr)
         return 2
+    except BuildFailed as problem:
+        print(f"segments: {problem}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("segments: interrupted", file=sys.stderr)
         return 130

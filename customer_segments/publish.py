@@ -115,8 +115,11 @@ def publish(warehouse: Path, serving: Path) -> Publication:
     if not warehouse.exists():
         raise PublishError(f"no warehouse at {warehouse}: run a build first")
     started = time.monotonic()
-    serving.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(serving)
+    try:
+        serving.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(serving)
+    except OSError as problem:
+        raise PublishError(f"cannot create or write the folder {serving.parent}: {problem.strerror or problem}") from None
     temporary = serving.with_name(f".{serving.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TEMP_SUFFIX}")
     try:
         publication = _write(warehouse, temporary, serving)
@@ -231,14 +234,14 @@ def _last_good_build(connection: duckdb.DuckDBPyConnection) -> dict:
 def current(serving: Path) -> Publication | None:
     """What the serving file holds now, or None when there is none (or it cannot be read)."""
     serving = Path(serving)
-    if not serving.exists():
-        return None
     try:
+        if not serving.exists():
+            return None
         with duckdb.connect(str(serving), read_only=True) as connection:
             rows = connection.execute(
                 f"select build_id, built_at, as_of, published_at, table_name, row_count from main.{MANIFEST_TABLE} order by table_name"
             ).fetchall()
-    except duckdb.Error:
+    except (duckdb.Error, OSError):
         return None
     if not rows:
         return None

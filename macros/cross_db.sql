@@ -254,3 +254,15 @@
         {%- endfor %}
     from {{ relation }}
 {%- endmacro %}
+
+
+{#-
+  The sum of a double column, the same whatever order the engine adds the rows
+  in: each term is rounded to 12 decimals and added as a decimal (exact), then
+  turned back into a double. A plain sum of doubles depends on the order of
+  the rows, which parallel aggregation changes from build to build, so a
+  rebuild on the same data would change scores in the 15th digit.
+-#}
+{% macro exact_sum(expression) -%}
+    cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
+{%- endmacro %}

@@ -83,8 +83,9 @@ final as (
 
     select
         person_id,
-        sum(decayed_weight) as engagement_score,
-        sum(case when is_intent then decayed_weight else 0 end) as intent_score
+        -- exact_sum: the same scores whatever order the rows are added in (rebuilds change nothing)
+        {{ customer_segments.exact_sum('decayed_weight') }} as engagement_score,
+        {{ customer_segments.exact_sum('case when is_intent then decayed_weight else 0 end') }} as intent_score
 
     from decayed
     group by 1

@@ -73,8 +73,8 @@ rolled_up as (
 
     select
         people.account_id,
-        sum(person_scores.intent_score) as intent_score,
-        sum(person_scores.engagement_score) as engagement_score,
+        {{ customer_segments.exact_sum('person_scores.intent_score') }} as intent_score,
+        {{ customer_segments.exact_sum('person_scores.engagement_score') }} as engagement_score,
         count(*) as people,
         sum(case when person_scores.engagement_score >= {{ var('engaged_person_min_score') }} then 1 else 0 end) as engaged_people,
         count(distinct case
