@@ -157,9 +157,35 @@ def test_bad_vars_stop_the_build_before_anything_is_built_with_every_problem_nam
 
 def test_default_vars_and_good_overrides_pass_the_check(workspace: Workspace):
     good = '{holdout_share: 0.5, as_of: "2026-10-31 23:59:59", retention_days: 365, publish_direct_identifiers: true}'
-    for args in ((), ("--vars", good)):
+    iso = '{as_of: "2026-10-31T23:59:59Z", min_valid_event_at: "2010-01-01T00:00:00+02:00"}'
+    yaml_timestamp = '{as_of: 2026-10-31T23:59:59.250-05:30, min_valid_event_at: 2010-01-01}'  # YAML reads these as dates
+    for args in ((), ("--vars", good), ("--vars", iso), ("--vars", yaml_timestamp)):
         run = workspace.dbt("run-operation", "validate_vars", *args)
         assert run.returncode == 0, run.output[-3000:]
+
+
+def test_timestamps_that_are_not_real_days_and_times_are_refused(workspace: Workspace):
+    run = workspace.dbt("run-operation", "validate_vars", "--vars",
+                        '{as_of: "2026-02-29T10:00:00Z", min_valid_event_at: "2010-01-01T24:00:00"}')
+    assert run.returncode != 0
+    assert "as_of must be a date or timestamp like '2026-10-31' or '2026-10-31 23:59:59', got 2026-02-29T10:00:00Z" in run.output
+    assert "min_valid_event_at must be a date or timestamp" in run.output and "got 2010-01-01T24:00:00" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_segments_build_with_bad_vars_exits_2_in_one_line(workspace: Workspace):
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    env = workspace.env()
+    env.update(DBT_TARGET_PATH=str(workspace.root / "target"), DBT_LOG_PATH=str(workspace.root / "logs"),
+               SEGMENTS_SERVING_PATH=str(workspace.root / "serving.duckdb"))
+    done = subprocess.run(
+        [sys.executable, "-m", "customer_segments.cli", "build", "--", "--vars", "{holdout_share: 10}"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+    )
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr
+    assert "holdout_share must be from 0 to 0.5, got 10" in done.stdout
+    assert done.stderr == "segments: dbt build refused the vars (listed above); nothing was built\n"
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_events_in_nested_folders_are_read_and_hidden_ones_skipped(workspace: Workspace):

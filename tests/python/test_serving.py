@@ -409,5 +409,113 @@ def test_serving_path_is_configurable_but_never_the_warehouse(command_line: Path
     assert "is the warehouse itself" in capsys.readouterr().err
 
 
+
+# --------------------------------------------------------------------------- one line, no traceback
+
+
+HOLDER = "import duckdb, sys, time; connection = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); print('ready', flush=True); time.sleep(600)"
+
+
+@pytest.fixture(params=["rw", "ro"])
+def held_warehouse(warehouse: Path, request: pytest.FixtureRequest):
+    """Another process (a BI tool, a database client) with the warehouse open, read-write or read-only."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(warehouse), request.param], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    yield holder
+    holder.kill()
+    holder.wait()
+
+
+def refuse_dbt(args):
+    raise AssertionError("dbt must not start while another process holds the warehouse")
+
+
+def test_segments_build_refuses_in_one_line_while_another_process_holds_the_warehouse(
+    command_line: Path, held_warehouse: subprocess.Popen, monkeypatch, capsys
+):
+    monkeypatch.setattr(cli, "run_dbt", refuse_dbt)
+    assert cli.main(["build"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("segments: the warehouse ")
+    assert f"(PID {held_warehouse.pid})" in captured.err and "nothing was built" in captured.err
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_a_second_segments_build_is_refused_in_one_line(command_line: Path, warehouse: Path, monkeypatch, capsys):
+    from customer_segments import build_lock
+
+    monkeypatch.setattr(cli, "run_dbt", refuse_dbt)
+    with build_lock.build_lock(warehouse):  # the first build, still running
+        assert cli.main(["build"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"segments: another `segments build` (PID {os.getpid()}) is building {warehouse}; "
+        "nothing was built: run this one when it has finished\n"
+    )
+    monkeypatch.setattr(cli, "run_dbt", lambda args: 0)
+    assert cli.main(["build"]) == 0, "the lock is released when the first build ends"
+
+
+def test_dbt_meeting_a_locked_warehouse_prints_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """The race the probe cannot close: another process takes the warehouse after it, before dbt connects."""
+    database = tmp_path / "warehouse" / "segments.duckdb"
+    database.parent.mkdir()
+    duckdb.connect(str(database)).close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(database), "rw"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        for name, value in {
+            "SEGMENTS_DUCKDB_PATH": str(database), "SEGMENTS_RAW_PATH": str(tmp_path / "raw"),
+            "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(REPO_ROOT),
+        }.items():
+            monkeypatch.setenv(name, value)
+        with pytest.raises(cli.BuildFailed) as refused:
+            cli.run_dbt(["build"])
+    finally:
+        holder.kill()
+        holder.wait()
+    shown = capsys.readouterr().out
+    assert "Could not set lock on file" in shown  # dbt's own message stays
+    assert "Traceback" not in shown and "File \"" not in shown, shown
+    assert str(refused.value).startswith(f"the warehouse {database} is open in another process, python")
+    assert f"(PID {holder.pid})" in str(refused.value)
+
+
+def test_a_serving_folder_that_cannot_be_created_stops_before_the_build(
+    command_line: Path, tmp_path: Path, monkeypatch, capsys
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SEGMENTS_SERVING_PATH", str(blocker / "serving" / "serving.duckdb"))
+    monkeypatch.setattr(cli, "run_dbt", refuse_dbt)
+    assert cli.main(["build"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"segments: cannot create the folder {blocker / 'serving'}")
+    assert "SEGMENTS_SERVING_PATH" in captured.err and captured.err.count("\n") == 1
+    assert cli.main(["publish"]) == 2
+
+
+def test_publish_to_a_folder_that_cannot_be_created_is_a_publish_error(warehouse: Path, tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(publish.PublishError, match="cannot create or write the folder"):
+        publish.publish(warehouse, blocker / "serving.duckdb")
+
+
+def test_a_publish_that_fails_after_a_good_build_says_so_in_one_line(command_line: Path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "run_dbt", lambda args: 0)
+
+    def disk_full(path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publish, "_fsync", disk_full)
+    assert cli.main(["build"]) == 1
+    captured = capsys.readouterr()
+    assert "Serving: not published (cannot write " in captured.out and "No space left on device" in captured.out
+    assert "Traceback" not in captured.out + captured.err
+
 if __name__ == "__main__":  # the reader process of the end-to-end test
     read_loop(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))
