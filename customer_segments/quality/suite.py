@@ -26,7 +26,7 @@ import pandas as pd
 RESULT_COLUMNS = ["expectation", "severity", "success", "observed_value", "threshold", "details"]
 MESSAGE_TYPES = ["track", "page", "screen", "identify", "alias", "group"]
 ORDER_STATUSES = ["completed", "refunded", "cancelled"]
-CONSENT_PURPOSES = ["analytics", "marketing", "personalization"]
+CONSENT_PURPOSES = ["analytics", "marketing", "personalization", "data_sharing"]
 EMAIL_STATUSES = ["valid", "bounced", "unknown"]
 EMAIL_EVENT_TYPES = ["delivered", "open", "click", "bounce", "unsubscribe", "spam"]
 INPUTS = ["events", "orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges"]

@@ -50,7 +50,7 @@
     ('accounts', 'unique', 'account_id', none),
     ('accounts', 'at_least', 'employee_count', 0),
     ('email_event_types', 'in_set', 'event_type', ['delivered', 'open', 'click', 'bounce', 'unsubscribe', 'spam']),
-    ('consent', 'in_set', 'purpose', ['analytics', 'marketing', 'personalization']),
+    ('consent', 'in_set', 'purpose', ['analytics', 'marketing', 'personalization', 'data_sharing']),
     ('consent', 'in_set', 'subject_type', ['user_id', 'anonymous_id', 'email']),
     ('consent', 'not_null', 'recorded_at', none),
 ] %}
