@@ -15,7 +15,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     orders = dbt.ref("int_orders_attributed").df()
     build = dbt.ref("int_build_context").df()
-    refused = set(dbt.ref("people").filter("consent_analytics = false").project("person_id").df()["person_id"])
+    people = dbt.ref("people").filter("consent_analytics = false").project("person_id").df()
+    refused = set(people["person_id"])
     completed = orders.loc[
         (orders["status"] == "completed") & orders["person_id"].notna() & ~orders["person_id"].isin(refused)
     ]
