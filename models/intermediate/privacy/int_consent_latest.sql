@@ -25,14 +25,8 @@ consent_file as (
 
 event_preferences as (
 
-    select
-        subject_type,
-        subject_value,
-        purpose,
-        is_granted,
-        recorded_at,
-        'event' as source
-
+    -- already (subject_type, subject_value, purpose, is_granted, recorded_at)
+    select *, 'event' as source
     from {{ ref('stg_segment__consent_preferences') }}
 
 ),
