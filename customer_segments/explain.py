@@ -47,6 +47,7 @@ REASON_CODES = (
     "account_not_member",  # account segment, and the person's account is not in it
     "no_rule_match",  # the person is not in the segment's catalog view
     "no_consent",  # the segment's purpose and lawful basis exclude the person
+    "suppressed",  # a suppression on one of the segment's channels (unsubscribe, bounce, do not sell, ...)
     "rule_unknown",  # the catalog view is not in the warehouse
     "unexplained",  # every check passes, yet no membership row (a build in progress?)
 )
@@ -133,7 +134,7 @@ class _Explanation:
         account_id = account["account_id"]
         definitions = records.rows(
             """
-            select segment_id, name, entity_type, status, priority, purpose, lawful_basis, model_name, profile
+            select segment_id, name, entity_type, status, priority, purpose, lawful_basis, channels, model_name, profile
             from segments
             where status is distinct from 'suggested'
             order by status <> 'active', priority, segment_id
@@ -150,6 +151,10 @@ class _Explanation:
                 [records.person_id, account_id],
             )
         }
+        suppressions = (
+            records.rows("select channel, purpose, reason, since from suppressions where person_id = ?", [records.person_id])
+            if "suppressions" in records.tables else []
+        )
         verdicts = []
         for definition in definitions:
             is_person = definition["entity_type"] == "person"
@@ -184,7 +189,9 @@ class _Explanation:
                     "membership": membership,
                     "matches_rule": matches,
                     "consent": consent,
-                    "reasons": [] if membership else reasons(definition, entity_id, matches, consent),
+                    "reasons": [] if membership else reasons(
+                        definition, entity_id, matches, consent, blocking(definition, suppressions) if is_person else []
+                    ),
                     "definition": why["definition"],
                     "rule": why["rule"],
                     "values": why["values"],
@@ -206,7 +213,21 @@ class _Explanation:
         return found > 0
 
 
-def reasons(definition: dict, entity_id: str | None, matches: bool | None, consent: dict | None) -> list[dict[str, str]]:
+def blocking(definition: dict, suppressions: list[dict]) -> list[dict]:
+    """As int_segment_members_current: the suppressions on one of the segment's channels, for its purpose.
+
+    A withdrawn consent is left out: the consent check (`no_consent`) already says it.
+    """
+    channels = {"all", *(definition.get("channels") or "").split(",")}
+    return [
+        row for row in suppressions
+        if row["channel"] in channels and row["purpose"] in ("all", definition["purpose"]) and row["reason"] != "consent_withdrawn"
+    ]
+
+
+def reasons(
+    definition: dict, entity_id: str | None, matches: bool | None, consent: dict | None, suppressed: list[dict] | None = None
+) -> list[dict[str, str]]:
     """Every reason a non-member is not in the segment, the decisive one first."""
     found = []
     status = definition["status"]
@@ -236,6 +257,14 @@ def reasons(definition: dict, entity_id: str | None, matches: bool | None, conse
         found.append({"code": "rule_unknown", "text": f"the rule's view {definition['model_name']} is not in the warehouse"})
     if consent is not None and not consent["allows"]:
         found.append({"code": "no_consent", "text": consent_text(consent)})
+    for row in suppressed or []:
+        found.append(
+            {
+                "code": "suppressed",
+                "text": f"suppressed: {row['reason']} since {row['since']} (channel {row['channel']}, purpose {row['purpose']}); "
+                f"the segment uses {definition.get('channels')}",
+            }
+        )
     if not found:
         found.append(
             {

@@ -156,6 +156,12 @@ def _privacy_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
         if ignored:
             text = ", ".join(f"{source} {rows:,}" for source, rows, _at in ignored)
             lines.append(f"Retention: rows older than {ignored[0][2]:%Y-%m-%d} not used: {text} (var retention_days).")
+    if _table_exists(connection, "suppressions"):
+        counts = connection.execute(
+            "select reason, count(distinct person_id) from suppressions group by 1 order by 2 desc, 1"
+        ).fetchall()
+        text = ", ".join(f"{reason} {people:,}" for reason, people in counts) or "none"
+        lines.append(f"Suppressions (people per reason, kept out of the segments whose channels they block): {text}.")
     if _table_exists(connection, "build_audit") and _table_exists(connection, "erasure_log"):
         try:
             latest = connection.execute(

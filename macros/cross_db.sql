@@ -15,6 +15,18 @@
 {%- endmacro %}
 
 
+{#- A scalar field of a JSON text at a path computed per row (e.g. from a seed), as text. -#}
+{% macro json_text_at(json_column, path_expression) -%}
+    {{ return(adapter.dispatch('json_text_at', 'customer_segments')(json_column, path_expression)) }}
+{%- endmacro %}
+{% macro default__json_text_at(json_column, path_expression) -%}
+    json_extract_string({{ json_column }}, {{ path_expression }})
+{%- endmacro %}
+{% macro spark__json_text_at(json_column, path_expression) -%}
+    get_json_object({{ json_column }}, {{ path_expression }})
+{%- endmacro %}
+
+
 {#- A nested object or array of a JSON text, as minified JSON text. -#}
 {% macro json_fragment(json_column, path) -%}
     {{ return(adapter.dispatch('json_fragment', 'customer_segments')(json_column, path)) }}

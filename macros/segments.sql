@@ -27,6 +27,8 @@
   purpose the segment serves: marketing, analytics or personalization) and
   lawful_basis ('consent': only people who granted the purpose;
   'legitimate_interest': everyone but people who refused or withdrew it),
+  channels (the list of channels the motion uses: email, ads, sales, in_app;
+  empty when not declared, which test assert_segment_channels_declared fails),
   high_value_micro_segment,
   model_name and definition_hash (md5 of the model's SQL and its meta, so an
   audit can tell when a definition changed). Empty at parse time.
@@ -37,6 +39,8 @@
         {%- for model_name in customer_segments.segment_models() -%}
             {%- set node = customer_segments.segment_node(model_name) -%}
             {%- set meta = node.config.meta.get('segment', {}) -%}
+            {%- set channels = meta.get('channels', []) -%}
+            {%- if channels is string -%}{%- set channels = [channels] -%}{%- endif -%}
             {%- do catalog.append({
                 'segment_id': meta.get('segment_id', model_name),
                 'name': meta.get('name', model_name),
@@ -51,6 +55,7 @@
                 'goal': meta.get('goal', 'order'),
                 'purpose': meta.get('purpose', 'marketing'),
                 'lawful_basis': meta.get('lawful_basis', 'consent'),
+                'channels': channels | list,
                 'high_value_micro_segment': meta.get('high_value_micro_segment', false) is true,
                 'model_name': model_name,
                 'description': node.description,

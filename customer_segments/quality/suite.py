@@ -4,7 +4,7 @@ Two kinds of expectations, both run by Great Expectations 1.x:
 
 - metric checks: `int_dq_metrics` computes rates and counts in the warehouse
   (duplicate rate, quarantine rate per input, identified share, bounce rate,
-  staleness, volume change, ...); each is validated against its threshold
+  staleness, volume change, freshness of firmographics and contacts, ...); each is validated against its threshold
   (dbt vars `dq_*`) with ExpectColumnValuesToBeBetween on a one-row frame;
 - table checks: schema, keys and accepted values of the small staged tables
   (orders, CRM contacts, consent) and of the event-type summary.
@@ -26,7 +26,7 @@ import pandas as pd
 RESULT_COLUMNS = ["expectation", "severity", "success", "observed_value", "threshold", "details"]
 MESSAGE_TYPES = ["track", "page", "screen", "identify", "alias", "group"]
 ORDER_STATUSES = ["completed", "refunded", "cancelled"]
-CONSENT_PURPOSES = ["analytics", "marketing", "personalization"]
+CONSENT_PURPOSES = ["analytics", "marketing", "personalization", "data_sharing"]
 EMAIL_STATUSES = ["valid", "bounced", "unknown"]
 EMAIL_EVENT_TYPES = ["delivered", "open", "click", "bounce", "unsubscribe", "spam"]
 INPUTS = ["events", "orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges"]
@@ -63,6 +63,10 @@ def metric_checks(thresholds: dict) -> list[MetricCheck]:
         MetricCheck("events_staleness_hours", None, thresholds["dq_max_staleness_hours"], "hours from the newest event to the build"),
         MetricCheck("events_volume_change", -thresholds["dq_max_volume_change"], thresholds["dq_max_volume_change"], "usable events vs the previous build, relative"),
         MetricCheck("crm_bounce_rate", None, thresholds["dq_max_bounce_rate"], "CRM contacts whose email bounced"),
+        MetricCheck("accounts_stale_firmographics_share", None, thresholds["dq_max_stale_accounts_share"],
+                    "priority accounts whose firmographics are older than dq_max_firmographics_age_days before as_of"),
+        MetricCheck("crm_contacts_stale_share", None, thresholds["dq_max_stale_contacts_share"],
+                    "CRM contacts not updated within dq_max_contact_age_days before as_of"),
     ]
     checks += [
         MetricCheck(f"{source}_quarantine_rate", None, thresholds["dq_max_quarantine_rate"], f"{source}: quarantined / raw rows")

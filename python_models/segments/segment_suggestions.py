@@ -4,7 +4,9 @@ dbt Python model (DuckDB only; disabled on Spark, so there are no suggestions
 there). Reads person_scores and the fit_score of each person's account, and
 hands them to customer_segments.segments.suggest, which is unit-tested. The
 rows have status 'suggested' and never reach segment_members: a person
-promotes one by pasting its suggested_rule into a new catalog model.
+promotes one by pasting its suggested_rule into a new catalog model. People
+who are not profiled (person_scores.not_profiled_reason: analytics refused)
+are left out of the data the clusters learn from.
 Knobs: vars segment_suggestions_k_min, _k_max, _min_people, _seed.
 """
 
@@ -13,7 +15,8 @@ from customer_segments.segments.suggest import suggest_segments
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    scores = dbt.ref("person_scores").df()
+    scores = dbt.ref("person_scores").filter("not_profiled_reason is null").df()
+    scores = scores.drop(columns=["not_profiled_reason"])
     people = dbt.ref("people").project("person_id, account_id").df()
     accounts = dbt.ref("accounts").project("account_id, fit_score").df()
     features = scores.merge(people, on="person_id", how="left").merge(accounts, on="account_id", how="left")

@@ -32,6 +32,7 @@ CONTRACT_TABLES = {
     "segment_lift",
     "dq_results",
     "quarantined_rows",
+    "suppressions",
 }
 
 # Known gaps, documented nowhere yet. Each entry must still be a gap

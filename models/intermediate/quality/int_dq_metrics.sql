@@ -40,6 +40,12 @@ contacts as (
 
 ),
 
+accounts as (
+
+    select * from {{ ref('int_crm_accounts_deduplicated') }}
+
+),
+
 reference as (
 
     select
@@ -103,6 +109,47 @@ latest_day as (
 
 ),
 
+contact_accounts as (
+
+    select distinct account_id from contacts where account_id is not null
+
+),
+
+account_freshness as (
+
+    -- priority accounts are the ones sales works: named by a CRM contact (every account when none is)
+    select
+        sum(case when contact_accounts.account_id is not null then 1 else 0 end) as priority_accounts,
+        sum(case when contact_accounts.account_id is not null and is_stale then 1 else 0 end) as stale_priority_accounts,
+        count(*) as all_accounts,
+        sum(case when is_stale then 1 else 0 end) as stale_accounts
+
+    from (
+        select
+            accounts.account_id,
+            coalesce(accounts.updated_at < {{ dbt.dateadd('day', -1 * var('dq_max_firmographics_age_days'), 'reference.as_of') }}, true)
+                as is_stale
+        from accounts
+        cross join reference
+    ) as ages
+    left join contact_accounts on ages.account_id = contact_accounts.account_id
+
+),
+
+contact_freshness as (
+
+    select
+        count(*) as contacts,
+        sum(case
+            when coalesce(contacts.updated_at < {{ dbt.dateadd('day', -1 * var('dq_max_contact_age_days'), 'reference.as_of') }}, true)
+                then 1 else 0
+        end) as stale_contacts
+
+    from contacts
+    cross join reference
+
+),
+
 previous_volume as (
 
     {%- if previous_results is not none %}
@@ -156,6 +203,16 @@ metrics as (
         case when count(*) >= {{ var('dq_min_rows_for_rates') }}
             then 1.0 * sum(case when email_status = 'bounced' then 1 else 0 end) / count(*) end
     from contacts
+    union all
+    select
+        'accounts_stale_firmographics_share',
+        case
+            when priority_accounts > 0 then 1.0 * stale_priority_accounts / priority_accounts
+            else 1.0 * stale_accounts / nullif(all_accounts, 0)
+        end
+    from account_freshness
+    union all
+    select 'crm_contacts_stale_share', 1.0 * stale_contacts / nullif(contacts, 0) from contact_freshness
 
 ),
 

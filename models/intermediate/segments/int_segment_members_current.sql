@@ -5,7 +5,10 @@
   person segments, only people whose consent allows the segment's purpose:
   with lawful_basis 'consent' people who granted it (people.consent_<purpose>
   true), with 'legitimate_interest' everyone but people who refused or
-  withdrew it (false). Each row has its
+  withdrew it (false); and, for person segments, nobody with a row of
+  suppressions matching one of the segment's channels (meta channels) and its
+  purpose ('all' matches any): unsubscribers leave email segments, people who
+  refused analytics every segment, do-not-sell people ads segments. Each row has its
   ranking score, the segment's priority and last_reviewed_at, and the holdout flag: a stable
   hash bucket of salt|segment_id|entity_id below var holdout_share, so the
   same entity stays in or out of a segment's holdout across builds.
@@ -23,6 +26,12 @@ with
 people as (
 
     select * from {{ ref('people') }}
+
+),
+
+suppressions as (
+
+    select * from {{ ref('suppressions') }}
 
 ),
 
@@ -58,6 +67,11 @@ unioned as (
     {%- else %}
     where coalesce(people.consent_{{ definition.purpose }}, false)
     {%- endif %}
+        and people.person_id not in (
+            select person_id from suppressions
+            where channel in ('all'{% for channel in definition.channels %}, {{ customer_segments.sql_string(channel) }}{% endfor %})
+                and purpose in ('all', {{ customer_segments.sql_string(definition.purpose) }})
+        )
     {%- endif %}
     {% if not loop.last %}union all{% endif %}
 {%- endfor %}

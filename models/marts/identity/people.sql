@@ -27,7 +27,7 @@ orders as (
 
 consent as (
 
-    select * from {{ ref('int_consent_latest') }}
+    select * from {{ ref('int_person_consent') }}
 
 ),
 
@@ -77,34 +77,16 @@ account_links as (
 
 ),
 
-person_consent as (
-
-    select
-        identifiers.person_id,
-        consent.purpose,
-        consent.is_granted,
-        row_number() over (
-            partition by identifiers.person_id, consent.purpose
-            order by consent.recorded_at desc, consent.is_granted asc
-        ) as recency_rank
-
-    from consent
-    inner join identifiers
-        on consent.subject_type = identifiers.identifier_type
-        and consent.subject_value = identifiers.identifier_value
-
-),
-
 consent_flags as (
 
     select
         person_id,
         max(case when purpose = 'analytics' then is_granted end) as consent_analytics,
         max(case when purpose = 'marketing' then is_granted end) as consent_marketing,
-        max(case when purpose = 'personalization' then is_granted end) as consent_personalization
+        max(case when purpose = 'personalization' then is_granted end) as consent_personalization,
+        max(case when purpose = 'data_sharing' then is_granted end) as consent_data_sharing
 
-    from person_consent
-    where recency_rank = 1
+    from consent
     group by 1
 
 ),
@@ -136,7 +118,8 @@ final as (
         end as lifecycle_stage,
         consent_flags.consent_analytics,
         consent_flags.consent_marketing,
-        consent_flags.consent_personalization
+        consent_flags.consent_personalization,
+        consent_flags.consent_data_sharing
 
     from people
     cross join build

@@ -26,6 +26,8 @@
     ('events_staleness_hours', none, var('dq_max_staleness_hours'), 'hours from the newest event to the build'),
     ('events_volume_change', -1 * volume, volume, 'usable events vs the previous build, relative'),
     ('crm_bounce_rate', none, var('dq_max_bounce_rate'), 'CRM contacts whose email bounced'),
+    ('accounts_stale_firmographics_share', none, var('dq_max_stale_accounts_share'), 'priority accounts whose firmographics are older than dq_max_firmographics_age_days before as_of'),
+    ('crm_contacts_stale_share', none, var('dq_max_stale_contacts_share'), 'CRM contacts not updated within dq_max_contact_age_days before as_of'),
 ] %}
 {%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges'] %}
     {%- do metric_checks.append((source ~ '_quarantine_rate', none, var('dq_max_quarantine_rate'), source ~ ': quarantined / raw rows')) %}
@@ -50,7 +52,7 @@
     ('accounts', 'unique', 'account_id', none),
     ('accounts', 'at_least', 'employee_count', 0),
     ('email_event_types', 'in_set', 'event_type', ['delivered', 'open', 'click', 'bounce', 'unsubscribe', 'spam']),
-    ('consent', 'in_set', 'purpose', ['analytics', 'marketing', 'personalization']),
+    ('consent', 'in_set', 'purpose', ['analytics', 'marketing', 'personalization', 'data_sharing']),
     ('consent', 'in_set', 'subject_type', ['user_id', 'anonymous_id', 'email']),
     ('consent', 'not_null', 'recorded_at', none),
 ] %}

@@ -5,6 +5,8 @@
   rule counts, and the attributes add up (capped at 100). Text rules match
   case-insensitively; numeric rules match min_value <= value <= max_value
   (an empty bound is open). An unknown attribute value scores 0 for it.
+  updated_at and firmographics_age_days (days before as_of) say how fresh the
+  firmographics are, for motions that must not act on stale ones.
 -#}
 {{ customer_segments.after_quality_gate() }}
 
@@ -13,6 +15,12 @@ with
 accounts as (
 
     select * from {{ ref('int_crm_accounts_deduplicated') }}
+
+),
+
+build as (
+
+    select * from {{ ref('int_build_context') }}
 
 ),
 
@@ -61,9 +69,12 @@ final as (
         accounts.employee_count,
         accounts.annual_revenue,
         accounts.country,
-        cast(least(coalesce(fit.points, 0), 100) as double) as fit_score
+        cast(least(coalesce(fit.points, 0), 100) as double) as fit_score,
+        accounts.updated_at,
+        {{ dbt.datediff('accounts.updated_at', 'build.as_of', 'day') }} as firmographics_age_days
 
     from accounts
+    cross join build
     left join fit
         on accounts.account_id = fit.account_id
 

@@ -10,7 +10,11 @@ with
 
 people as (
 
-    select person_id from {{ ref('people') }}
+    select
+        person_id,
+        case when consent_analytics = false then 'analytics_refused' end as not_profiled_reason
+
+    from {{ ref('people') }}
 
 ),
 
@@ -54,10 +58,11 @@ build as (
 
 ),
 
-final as (
+scored as (
 
     select
         people.person_id,
+        people.not_profiled_reason,
         build.as_of,
         rfm.recency_days,
         coalesce(rfm.frequency, 0) as frequency,
@@ -80,6 +85,25 @@ final as (
     left join engagement on people.person_id = engagement.person_id
     left join milestones on people.person_id = milestones.person_id
     left join predictions on people.person_id = predictions.person_id
+
+),
+
+final as (
+
+    -- not profiled: every behavioural column null
+    select
+        person_id,
+        as_of,
+{%- for column in [
+    'recency_days', 'frequency', 'monetary', 'r_score', 'f_score', 'm_score', 'rfm_segment',
+    'engagement_score', 'intent_score', 'p_alive', 'expected_purchases_90d', 'expected_spend_90d',
+    'is_activated', 'first_activation_at',
+] %}
+        case when not_profiled_reason is null then {{ column }} end as {{ column }},
+{%- endfor %}
+        not_profiled_reason
+
+    from scored
 
 )
 

@@ -38,7 +38,7 @@ checked as (
             when has_extra_fields then 'too_many_fields'
             when subject_type is null or subject_type not in ('user_id', 'anonymous_id', 'email') then 'invalid_subject_type'
             when subject_value is null then 'missing_subject_value'
-            when purpose is null or purpose not in ('analytics', 'marketing', 'personalization') then 'invalid_purpose'
+            when purpose is null or purpose not in ('analytics', 'marketing', 'personalization', 'data_sharing') then 'invalid_purpose'
             when is_granted is null then 'invalid_granted'
             when recorded_at is null then 'invalid_timestamp'
         end as quarantine_reason
