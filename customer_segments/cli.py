@@ -4,6 +4,7 @@
     segments summary
     segments report [--out FILE]
     segments publish
+    segments compact
     segments export-person IDENTIFIER [--type TYPE] [--out FILE]
     segments explain IDENTIFIER [--type TYPE] [--json]
 
@@ -12,9 +13,11 @@ SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
 `dbt build` from the repository root, and prints a short summary read back
 from the warehouse. After a successful build it publishes the marts to the
 serving database BI tools read (README "Serving BI while dbt builds");
-`publish` does that step alone. Exit codes: 0 success, 1 the dbt build failed
-or its result was not published, 2 bad usage or configuration (with a
-message saying what to do).
+`publish` does that step alone. A build that erased someone then compacts
+the warehouse before it publishes (README "Privacy"); `compact` does that step
+alone, for warehouses built with plain `dbt build` (exit 1 when it could not).
+Exit codes: 0 success, 1 the dbt build failed or its result was not
+published, 2 bad usage or configuration (with a message saying what to do).
 `report` writes the segment report, one static HTML page (README "Segment
 report"); `build` writes it too after a successful build and prints its path
 (a report that cannot be written is said, and does not change the exit code).
@@ -35,7 +38,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from customer_segments import publish
+from customer_segments import compact, publish
 from customer_segments import explain
 from customer_segments import summary as build_summary
 from customer_segments.report import ReportError, render_report
@@ -120,7 +123,11 @@ def run_dbt(args: list[str]) -> int:
 def cmd_build(options: argparse.Namespace) -> int:
     _check_serving_path()
     ensure_demo_data(options.events, options.seed)
+    erased_before = compact.erasure_log_rows(duckdb_path())
     code = run_dbt(["build", *options.dbt_args])
+    if compact.erasure_log_rows(duckdb_path()) > erased_before:
+        # the purge deleted rows whose bytes stay in the file until it is rewritten
+        print(_compact_line())
     # publish first, so BI tools get a good build as soon as dbt is done with it
     published, serving_line = _publish() if code == 0 else (False, _serving_kept("the build failed"))
     print()
@@ -135,6 +142,24 @@ def cmd_build(options: argparse.Namespace) -> int:
         )
     print(serving_line)
     return 0 if published else 1
+
+
+def _compact_line() -> str:
+    try:
+        return f"Erasure: {compact.compact(duckdb_path()).line()}."
+    except compact.CompactError as problem:
+        return f"Erasure: warehouse not compacted ({problem}); run `segments compact`."
+
+
+def cmd_compact(_options: argparse.Namespace) -> int:
+    if not duckdb_path().exists():
+        raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    try:
+        print(f"Warehouse: {compact.compact(duckdb_path()).line()}.")
+    except compact.CompactError as problem:
+        print(f"segments: {problem}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check_serving_path() -> None:
@@ -277,6 +302,10 @@ def parser() -> argparse.ArgumentParser:
         "publish", help="publish the last good build to the serving database BI tools read (build does this too)"
     )
     publish_command.set_defaults(handler=cmd_publish)
+    compact_command = commands.add_parser(
+        "compact", help="rewrite the warehouse into a fresh file so deleted (erased) rows leave no bytes behind"
+    )
+    compact_command.set_defaults(handler=cmd_compact)
     export = commands.add_parser(
         "export-person", help="write everything the warehouse holds about one person as JSON (access request)"
     )
