@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+# the file-swap helpers are publish's: the serving file is swapped in the same way
+from customer_segments.publish import _fsync, _one_line, _remove, _sql_string
 from customer_segments.warehouse import raw_files, secrets
 
 _SUFFIX = ".compact.tmp"
@@ -67,31 +69,31 @@ def compact(warehouse: Path) -> Compaction:
     before = _size(warehouse)
     temporary = warehouse.with_name(f".{warehouse.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX}")
     try:
-        # fold the write-ahead log into the file first, so the copy sees every committed change
-        with duckdb.connect(str(warehouse)) as connection:
-            connection.execute("checkpoint")
-        connection = duckdb.connect(":memory:")
+        # one connection holds the warehouse's lock throughout, so no build can write to it meanwhile
+        connection = duckdb.connect(str(warehouse))
         try:
             # views may call the project's functions (dbt-duckdb plugin): DuckDB binds them when it creates them
             raw_files.register(connection)
             secrets.register(connection)
-            connection.execute(f"attach {_sql_string(str(warehouse))} as old_warehouse (read_only)")
+            connection.execute("checkpoint")  # fold the write-ahead log into the file
+            source = connection.execute("select current_database()").fetchone()[0]
             connection.execute(f"attach {_sql_string(str(temporary))} as fresh_warehouse")
-            connection.execute("copy from database old_warehouse to fresh_warehouse")
-            connection.execute("detach old_warehouse")
+            connection.execute(f'copy from database "{source}" to fresh_warehouse')
             connection.execute("checkpoint fresh_warehouse")
             connection.execute("detach fresh_warehouse")
         finally:
             connection.close()
+        if warehouse.with_name(warehouse.name + ".wal").exists():
+            raise CompactError(f"{warehouse} still has a write-ahead log after closing; not compacted")
         _fsync(temporary)
         os.replace(temporary, warehouse)
-        _remove(warehouse.with_name(warehouse.name + ".wal"))
+        _remove(temporary)  # its .wal, if DuckDB left one
     except BaseException as problem:
         _remove(temporary)
-        _remove(temporary.with_name(temporary.name + ".wal"))
         if isinstance(problem, duckdb.Error):
-            first = (str(problem).strip().splitlines() or [type(problem).__name__])[0]
-            raise CompactError(f"cannot compact {warehouse} ({first}); if a build is running, retry when it ends") from None
+            raise CompactError(
+                f"cannot compact {warehouse} ({_one_line(problem)}); if a build is running, retry when it ends"
+            ) from None
         if isinstance(problem, OSError):
             raise CompactError(f"cannot compact {warehouse}: {problem.strerror or problem}") from None
         raise
@@ -105,22 +107,3 @@ def compact(warehouse: Path) -> Compaction:
 def _size(path: Path) -> int:
     wal = path.with_name(path.name + ".wal")
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
