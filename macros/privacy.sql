@@ -146,6 +146,10 @@
   erased, so users who never erase pay nothing.
 -#}
 {% macro not_erased(source_cte, identifiers) -%}
+    {%- if execute and target.type == 'duckdb' and model is defined and model.config.materialized == 'view' -%}
+        {#- erasure_hash exists only on dbt's connections: a view calling it fails in every other client -#}
+        {{ exceptions.raise_compiler_error(model.name ~ " filters erased people and must be a table, not a view (dbt_project.yml)") }}
+    {%- endif -%}
     {%- set log = customer_segments.erasure_log_relation() -%}
     {%- if log is none -%}
         true
