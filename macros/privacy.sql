@@ -231,9 +231,9 @@
     with texts as (
         select
             row_id,
-            case when strpos(text, '%') > 0 then text || chr(1) || lower(url_decode(text)) else text end as text
+            case when strpos(text, '%') > 0 then text || chr(10) || lower(url_decode(text)) else text end as text
         from (
-            select rowid as row_id, lower(concat_ws(chr(1), {{ parts | join(', ') }})) as text
+            select rowid as row_id, lower(concat_ws(chr(10), {{ parts | join(', ') }})) as text
             from {{ relation }}
             where {{ scope }}
         ) as raw_texts
