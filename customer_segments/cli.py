@@ -4,6 +4,7 @@
     segments summary
     segments report [--out FILE]
     segments publish
+    segments compact
     segments export-person IDENTIFIER [--type TYPE] [--out FILE]
     segments explain IDENTIFIER [--type TYPE] [--json]
 
@@ -12,11 +13,14 @@ SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
 `dbt build` from the repository root, and prints a short summary read back
 from the warehouse. After a successful build it publishes the marts to the
 serving database BI tools read (README "Serving BI while dbt builds");
-`publish` does that step alone. Exit codes: 0 success, 1 the dbt build failed
-or its result was not published (also: another build or another process
-holds the warehouse, so nothing was built), 2 bad usage or configuration
-(bad vars, unknown dbt arguments, a folder that cannot be created), each with
-one line saying what to do, never a Python traceback.
+`publish` does that step alone. A build that erased someone then compacts
+the warehouse before it publishes (README "Privacy"); `compact` does that step
+alone, for warehouses built with plain `dbt build` (exit 1 when it could not).
+Exit codes: 0 success, 1 the dbt build failed or its result was not
+published (also: another build or another process holds the warehouse, so
+nothing was built), 2 bad usage or configuration (bad vars, unknown dbt
+arguments, a folder that cannot be created), each with one line saying what
+to do, never a Python traceback.
 `report` writes the segment report, one static HTML page (README "Segment
 report"); `build` writes it too after a successful build and prints its path
 (a report that cannot be written is said, and does not change the exit code).
@@ -37,7 +41,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from customer_segments import build_lock, publish
+from customer_segments import build_lock, compact, publish
 from customer_segments import explain
 from customer_segments.dbt_output import DbtOutput
 from customer_segments import summary as build_summary
@@ -174,8 +178,12 @@ def cmd_build(options: argparse.Namespace) -> int:
 
 
 def _build(options: argparse.Namespace) -> int:
-    """dbt build, publish, summary and report, under the build lock."""
+    """dbt build, compaction after an erasure, publish, summary and report, under the build lock."""
+    erased_before = compact.erasure_log_rows(duckdb_path())
     code = run_dbt(["build", *options.dbt_args])
+    if compact.erasure_log_rows(duckdb_path()) > erased_before:
+        # the purge deleted rows whose bytes stay in the file until it is rewritten
+        print(_compact_line())
     # publish first, so BI tools get a good build as soon as dbt is done with it
     published, serving_line = _publish() if code == 0 else (False, _serving_kept("the build failed"))
     print()
@@ -190,6 +198,24 @@ def _build(options: argparse.Namespace) -> int:
         )
     print(serving_line)
     return 0 if published else 1
+
+
+def _compact_line() -> str:
+    try:
+        return f"Erasure: {compact.compact(duckdb_path()).line()}."
+    except compact.CompactError as problem:
+        return f"Erasure: warehouse not compacted ({problem}); run `segments compact`."
+
+
+def cmd_compact(_options: argparse.Namespace) -> int:
+    if not duckdb_path().exists():
+        raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    try:
+        print(f"Warehouse: {compact.compact(duckdb_path()).line()}.")
+    except compact.CompactError as problem:
+        print(f"segments: {problem}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check_serving_path() -> None:
@@ -333,6 +359,10 @@ def parser() -> argparse.ArgumentParser:
         "publish", help="publish the last good build to the serving database BI tools read (build does this too)"
     )
     publish_command.set_defaults(handler=cmd_publish)
+    compact_command = commands.add_parser(
+        "compact", help="rewrite the warehouse into a fresh file so deleted (erased) rows leave no bytes behind"
+    )
+    compact_command.set_defaults(handler=cmd_compact)
     export = commands.add_parser(
         "export-person", help="write everything the warehouse holds about one person as JSON (access request)"
     )

@@ -18,14 +18,29 @@
 
 {#-
   The hash an erased identifier is remembered by: sha256 of
-  salt|identifier_type|normalized value. The salt is var erasure_salt
-  (environment variable SEGMENTS_ERASURE_SALT in production, so that a leaked
-  erasure_log cannot be matched against a list of known emails).
+  salt|identifier_type|normalized value, so that a leaked erasure_log cannot be
+  matched against a list of known emails. The salt is the environment variable
+  SEGMENTS_ERASURE_SALT (default customer-segments-erasure-v1), read when the
+  hash is computed and never written into SQL: dbt would keep it in compiled
+  SQL, artifacts, logs and the partial-parse file.
+  DuckDB: the function erasure_hash that customer_segments/warehouse/secrets.py
+  registers on every connection (dbt-duckdb plugin). Spark cannot load that
+  plugin: the driver reads the variable at query time (reflect on
+  System.getenv; an unset variable, or one set to the text "null", means the default).
   type_expression is SQL (a quoted literal or a column); value_expression must
   already be normalized (macro identity_value).
 -#}
 {% macro erasure_hash(type_expression, value_expression) -%}
-    {{ customer_segments.sha256_hex("'" ~ var('erasure_salt') ~ "|' || " ~ type_expression ~ " || '|' || " ~ value_expression) }}
+    {{ return(adapter.dispatch('erasure_hash', 'customer_segments')(type_expression, value_expression)) }}
+{%- endmacro %}
+{% macro default__erasure_hash(type_expression, value_expression) -%}
+    erasure_hash({{ type_expression }}, {{ value_expression }})
+{%- endmacro %}
+{% macro spark__erasure_hash(type_expression, value_expression) -%}
+    sha2(concat(
+        coalesce(nullif(reflect('java.lang.System', 'getenv', 'SEGMENTS_ERASURE_SALT'), 'null'), 'customer-segments-erasure-v1'),
+        '|', {{ type_expression }}, '|', {{ value_expression }}
+    ), 256)
 {%- endmacro %}
 
 
@@ -35,6 +50,39 @@
         {{ return(node) }}
     {%- endfor -%}
     {{ exceptions.raise_compiler_error("model erasure_log is missing: staging suppresses erased people with it") }}
+{%- endmacro %}
+
+
+{#- The relation of a model of this project as it is in the warehouse now (none before its first build). -#}
+{% macro model_relation(name) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name and node.package_name == project_name -%}
+        {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{#-
+  int_erasure_targets as a build that stopped before its purge committed left
+  it (none when there is none): DuckDB builds the new table before it drops
+  the old one, so the model reads {{ "{{ this }}" }}. Spark drops the table first and
+  has no transaction around the purge: there, a build that stopped before its
+  purge finished is redone from erasure_requests alone.
+-#}
+{% macro erasure_unfinished_targets(relation) -%}
+    {{ return(adapter.dispatch('erasure_unfinished_targets', 'customer_segments')(relation)) }}
+{%- endmacro %}
+{% macro default__erasure_unfinished_targets(relation) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier)) }}
+{%- endmacro %}
+{% macro spark__erasure_unfinished_targets(relation) -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 
@@ -98,6 +146,10 @@
   erased, so users who never erase pay nothing.
 -#}
 {% macro not_erased(source_cte, identifiers) -%}
+    {%- if execute and target.type == 'duckdb' and model is defined and model.config.materialized == 'view' -%}
+        {#- erasure_hash exists only on dbt's connections: a view calling it fails in every other client -#}
+        {{ exceptions.raise_compiler_error(model.name ~ " filters erased people and must be a table, not a view (dbt_project.yml)") }}
+    {%- endif -%}
     {%- set log = customer_segments.erasure_log_relation() -%}
     {%- if log is none -%}
         true
@@ -141,11 +193,12 @@
 
 
 {#-
-  Purge condition for free text (raw lines, JSON blobs): the rows of `relation`
-  matching `scope` (SQL, 'true' for all) whose `column` mentions an identifier
-  value (6 characters or more) of `targets`, case-insensitively.
-  DuckDB splits each text into tokens at characters identifiers do not contain
-  (whitespace, quotes, brackets, punctuation of JSON, CSV and URLs: the
+  Free text (raw lines, JSON blobs such as properties/traits/context, URLs,
+  referrers, any string column): which rows mention an identifier value (6
+  characters or more) of `targets`, case-insensitively, as written or
+  URL-encoded (the text is also searched URL-decoded).
+  DuckDB splits each row's text into tokens at characters identifiers do not
+  contain (whitespace, quotes, brackets, punctuation of JSON, CSV and URLs: the
   `erasure_token_delimiters()` regex) and joins the tokens to the values: one
   pass over the text, where a substring test of every value in every row costs
   rows x values (over nine minutes for the quarantined rows at 10M events and
@@ -156,36 +209,131 @@
     {{ return("[\\s\"'`,;:{}\\[\\]()<>=&?/\\\\|]+") }}
 {%- endmacro %}
 
-{% macro mentions_erased(relation, column, scope, targets) -%}
-    {{ return(adapter.dispatch('mentions_erased', 'customer_segments')(relation, column, scope, targets)) }}
+{#- The string columns of a relation (free text the purge searches and redacts). -#}
+{% macro erasure_text_columns(relation) -%}
+    {%- set found = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- set dtype = column.dtype | lower -%}
+        {%- if 'char' in dtype or 'string' in dtype or 'text' in dtype or 'json' in dtype -%}
+            {%- do found.append(column.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
 {%- endmacro %}
-{% macro default__mentions_erased(relation, column, scope, targets) -%}
+
+{#- DuckDB: (row_id, value) for each row of `relation` in `scope` whose `columns` mention a value of `targets`. -#}
+{% macro erasure_text_hits(relation, columns, scope, targets) -%}
     {%- set delimiters = customer_segments.sql_string(customer_segments.erasure_token_delimiters()) -%}
-    {%- set text = "lower(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))" -%}
-    (rowid in (
-        select tokens.row_id
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append('cast("' ~ column ~ '" as varchar)') -%}
+    {%- endfor -%}
+    with texts as (
+        select
+            row_id,
+            case when strpos(text, '%') > 0 then text || chr(10) || lower(url_decode(text)) else text end as text
         from (
-            select rowid as row_id, unnest(regexp_split_to_array({{ text }}, {{ delimiters }})) as token
+            select rowid as row_id, lower(concat_ws(chr(10), {{ parts | join(', ') }})) as text
             from {{ relation }}
             where {{ scope }}
-        ) as tokens
-        where tokens.token in (
-            select lower(identifier_value) from {{ targets }}
-            where length(identifier_value) >= 6 and not regexp_matches(identifier_value, {{ delimiters }})
-        )
+        ) as raw_texts
+    ),
+    tokens as (
+        select row_id, unnest(regexp_split_to_array(text, {{ delimiters }})) as token
+        from texts
     )
-    or (({{ scope }}) and exists (
-        select 1 from {{ targets }} as erased
-        where length(erased.identifier_value) >= 6 and regexp_matches(erased.identifier_value, {{ delimiters }})
-            and strpos({{ text }}, lower(erased.identifier_value)) > 0
-    )))
+    select tokens.row_id, tokens.token as value
+    from tokens
+    where tokens.token in (
+        select lower(identifier_value) from {{ targets }}
+        where length(identifier_value) >= 6 and not regexp_matches(identifier_value, {{ delimiters }})
+    )
+    union
+    select texts.row_id, lower(erased.identifier_value) as value
+    from texts
+    inner join {{ targets }} as erased
+        on length(erased.identifier_value) >= 6
+        and regexp_matches(erased.identifier_value, {{ delimiters }})
+        and strpos(texts.text, lower(erased.identifier_value)) > 0
 {%- endmacro %}
-{% macro spark__mentions_erased(relation, column, scope, targets) -%}
+
+{#- Condition: the row's `columns` mention a value of `targets` (only rows in `scope`). -#}
+{% macro mentions_erased(relation, columns, scope, targets) -%}
+    {{ return(adapter.dispatch('mentions_erased', 'customer_segments')(relation, columns, scope, targets)) }}
+{%- endmacro %}
+{% macro default__mentions_erased(relation, columns, scope, targets) -%}
+    rowid in (select row_id from ({{ customer_segments.erasure_text_hits(relation, columns, scope, targets) }}) as mentions)
+{%- endmacro %}
+{% macro spark__mentions_erased(relation, columns, scope, targets) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append('cast(`' ~ column ~ '` as string)') -%}
+    {%- endfor -%}
+    {%- set text = "lower(concat_ws(' ', " ~ parts | join(', ') ~ "))" -%}
     (({{ scope }}) and exists (
         select 1 from {{ targets }} as erased
         where length(erased.identifier_value) >= 6
-            and instr(lower(cast({{ column }} as {{ dbt.type_string() }})), lower(erased.identifier_value)) > 0
+            and (instr({{ text }}, lower(erased.identifier_value)) > 0
+                or instr(lower(coalesce(try_url_decode({{ text }}), '')), lower(erased.identifier_value)) > 0)
     ))
+{%- endmacro %}
+
+
+{#-
+  Redact, in every row of `relation`, each mention of a value of `targets` in
+  its string `columns`: the value, as written in any letter case or
+  URL-encoded, becomes [erased]. This is how other people's rows that mention
+  an erased person (an email typed into a form, a referrer URL carrying it)
+  lose it without being deleted. Returns how many rows it changed (DuckDB; -1
+  on Spark, which rewrites the table when any row matches).
+-#}
+{% macro redact_erased(relation, columns, targets) -%}
+    {{ return(adapter.dispatch('redact_erased', 'customer_segments')(relation, columns, targets)) }}
+{%- endmacro %}
+{% macro default__redact_erased(relation, columns, targets) -%}
+    {%- set hits = customer_segments.erasure_text_hits(relation, columns, 'true', targets) -%}
+    {%- do run_query(
+        'create or replace temporary table erasure_redaction_patterns as'
+        ~ " select row_id, string_agg('\\Q' || replace(value, '\\E', '\\E\\\\E\\Q') || '\\E'"
+        ~ " || case when url_encode(value) <> value then '|\\Q' || replace(url_encode(value), '\\E', '\\E\\\\E\\Q') || '\\E' else '' end, '|') as pattern"
+        ~ ' from (' ~ hits ~ ') as hits group by row_id'
+    ) -%}
+    {%- set changed = run_query('select count(*) from erasure_redaction_patterns').columns[0].values()[0] -%}
+    {%- if changed > 0 -%}
+        {%- set assignments = [] -%}
+        {%- for column in columns -%}
+            {%- do assignments.append('"' ~ column ~ '" = regexp_replace(redacted."' ~ column ~ '", patterns.pattern, ' ~ "'[erased]', 'gi')") -%}
+        {%- endfor -%}
+        {%- do run_query(
+            'update ' ~ relation ~ ' as redacted set ' ~ assignments | join(', ')
+            ~ ' from erasure_redaction_patterns as patterns where redacted.rowid = patterns.row_id'
+        ) -%}
+    {%- endif -%}
+    {%- do run_query('drop table erasure_redaction_patterns') -%}
+    {{ return(changed) }}
+{%- endmacro %}
+{% macro spark__redact_erased(relation, columns, targets) -%}
+    {#- one pattern of every value (and its URL-encoded form); the table is rewritten only when a row matches -#}
+    {%- set pattern = "(select concat('(?i)(', concat_ws('|', collect_list(concat('\\\\Q', replace(value, '\\\\E', '\\\\E\\\\\\\\E\\\\Q'), '\\\\E'))), ')')"
+        ~ " from (select distinct lower(identifier_value) as value from " ~ targets ~ " where length(identifier_value) >= 6"
+        ~ " union select distinct lower(url_encode(identifier_value)) from " ~ targets ~ " where length(identifier_value) >= 6) as v)" -%}
+    {%- if execute and run_query('select count(*) from ' ~ relation ~ ' where ' ~ customer_segments.spark__mentions_erased(relation, columns, 'true', targets)).columns[0].values()[0] > 0 -%}
+        {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_redacted'}) -%}
+        {%- set select_list = [] -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}
+            {%- if column.name in columns -%}
+                {%- do select_list.append('regexp_replace(`' ~ column.name ~ '`, ' ~ pattern ~ ", '[erased]') as `" ~ column.name ~ '`') -%}
+            {%- else -%}
+                {%- do select_list.append('`' ~ column.name ~ '`') -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' as select ' ~ select_list | join(', ') ~ ' from ' ~ relation) -%}
+        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {{ return(-1) }}
+    {%- endif -%}
+    {{ return(0) }}
 {%- endmacro %}
 
 
@@ -211,104 +359,149 @@
 
 
 {#-
-  on-run-end: remove every person erased in this build from every table the
-  project built, then empty int_erasure_targets (the only place their values
-  were kept, for this purge). Rows match by person id (and entity_id of person
-  segments), by identifier value, by graph node id, or, for raw lines that
-  could not be parsed into id columns (quarantine, malformed lines), by
-  containing one of the person's identifier values. Logs what it did.
+  on-run-end: remove every person of int_erasure_targets from every table the
+  project built, then log their hashes in erasure_log and empty
+  int_erasure_targets (the only place their values were kept, for this purge),
+  all in one transaction: a build killed before it commits leaves the request
+  unlogged, and the next build erases the person again (int_erasure_targets
+  keeps finding a request until its hash is in the log).
+  Rows go when they match by person id (and entity_id of person segments), by
+  identifier value, by graph node id, or, for raw lines that could not be
+  parsed into id columns (quarantine, malformed lines), by mentioning one of
+  the person's identifier values. In the rows that stay (other people's),
+  every string column is redacted: each mention of a value becomes [erased]
+  (macro redact_erased); a row whose text still mentions one (an odd
+  encoding) is deleted. Logs what it did.
   Aggregates built earlier in the same build (member counts, account rollups)
-  still count the erased people until the next build; they hold no personal data.
+  never counted the erased people: int_identity_person_ids leaves them out.
 -#}
 {% macro purge_erased_people() -%}
     {%- if not execute or flags.WHICH not in ('build', 'run') -%}
         {{ return('') }}
     {%- endif -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'int_erasure_targets' -%}
-        {%- set targets = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
-        {%- if targets is none -%}
-            {{ return('') }}
+    {%- set targets = customer_segments.model_relation('int_erasure_targets') -%}
+    {%- if targets is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set count = run_query('select count(distinct identifier_type || \'|\' || identifier_value) from ' ~ targets).columns[0].values()[0] -%}
+    {%- if count == 0 -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set log_relation = customer_segments.model_relation('erasure_log') -%}
+    {%- do log('Erasure: purging ' ~ count ~ ' identifiers of erased people.', info=true) -%}
+    {%- do customer_segments.begin_purge() -%}
+    {%- set columns_by_kind = customer_segments.erasure_purge_columns() -%}
+    {%- set purged = [] -%}
+    {%- set redacted = [] -%}
+    {%- set relations = [] -%}
+    {%- set node_lookup = [] -%}
+    {%- for model in graph.nodes.values()
+            if model.resource_type == 'model' and model.package_name == project_name
+            and model.config.materialized in ('table', 'incremental') and model.name not in ('int_erasure_targets', 'erasure_log') -%}
+        {%- set relation = adapter.get_relation(database=model.database, schema=model.schema, identifier=model.alias) -%}
+        {%- if relation is not none and model.name == 'int_identity_nodes' -%}
+            {%- do node_lookup.append(relation) -%}
+        {%- elif relation is not none -%}
+            {%- do relations.append((model.name, relation)) -%}
         {%- endif -%}
-        {%- set count = run_query('select count(*) from ' ~ targets).columns[0].values()[0] -%}
-        {%- if count == 0 -%}
-            {{ return('') }}
-        {%- endif -%}
-        {%- set columns_by_kind = customer_segments.erasure_purge_columns() -%}
-        {%- set purged = [] -%}
-        {%- set relations = [] -%}
-        {%- set node_lookup = [] -%}
-        {%- for model in graph.nodes.values()
-                if model.resource_type == 'model' and model.package_name == project_name
-                and model.config.materialized in ('table', 'incremental') and model.name != 'int_erasure_targets' -%}
-            {%- set relation = adapter.get_relation(database=model.database, schema=model.schema, identifier=model.alias) -%}
-            {%- if relation is not none and model.name == 'int_identity_nodes' -%}
-                {%- do node_lookup.append(relation) -%}
-            {%- elif relation is not none -%}
-                {%- do relations.append((model.name, relation)) -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {#- int_identity_nodes last: the node ids of other tables are matched through its values -#}
-        {%- set ordered = relations + [('int_identity_nodes', node_lookup[0])] if node_lookup else relations -%}
-        {%- for name, relation in ordered -%}
-            {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-            {%- set conditions = [] -%}
-            {%- for column in columns_by_kind['person'] if column in columns -%}
-                {%- do conditions.append(column ~ " in (select person_id from " ~ targets ~ " where person_id is not null)") -%}
-            {%- endfor -%}
-            {%- if 'entity_id' in columns -%}
-                {%- set person_rows = "entity_type = 'person' and " if 'entity_type' in columns else "" -%}
-                {%- do conditions.append("(" ~ person_rows ~ "entity_id in (select person_id from " ~ targets ~ " where person_id is not null))") -%}
-            {%- endif -%}
-            {%- for column in columns_by_kind['identifier'] if column in columns -%}
-                {%- do conditions.append("lower(trim(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))) in (select lower(identifier_value) from " ~ targets ~ ")") -%}
-            {%- endfor -%}
-            {%- if node_lookup and name != 'int_identity_nodes' -%}
-                {%- for column in columns_by_kind['node'] if column in columns -%}
-                    {%- do conditions.append(column ~ " in (select node_id from " ~ node_lookup[0] ~ " where identifier_value in (select identifier_value from " ~ targets ~ "))") -%}
-                {%- endfor -%}
-            {%- endif -%}
-            {#- raw text is searched only where no id column could match: rows that could not be parsed
-                (quarantined, or not JSON, when the table says so) or tables without id columns; values
-                shorter than 6 characters match too much free text and are matched in id columns only -#}
-            {%- set has_ids = conditions | length > 0 -%}
-            {%- set statements = [] -%}
-            {%- if conditions -%}
-                {%- do statements.append("(" ~ conditions | join(" or ") ~ ")") -%}
-            {%- endif -%}
-            {%- if not has_ids -%}
-                {%- set unparsed = "true" -%}
-            {%- elif 'quarantine_reason' in columns -%}
-                {%- set unparsed = "quarantine_reason is not null" -%}
-            {%- elif 'is_json_object' in columns -%}
-                {%- set unparsed = "not is_json_object" -%}
-            {%- else -%}
-                {%- set unparsed = none -%}
-            {%- endif -%}
-            {#- text searches are their own statements, after the cheap id match -#}
-            {%- for column in columns_by_kind['text'] if column in columns and unparsed is not none -%}
-                {%- do statements.append(customer_segments.mentions_erased(relation, column, unparsed, targets)) -%}
-            {%- endfor -%}
-            {%- if statements -%}
-                {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-                {%- for condition in statements -%}
-                    {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
-                {%- endfor -%}
-                {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-                {%- if before != after -%}
-                    {%- do purged.append(name ~ ' ' ~ (before - after)) -%}
-                {%- endif -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- do run_query(customer_segments.delete_where(targets, 'true')) -%}
-        {%- do customer_segments.recount_segments(relations) -%}
-        {%- do customer_segments.commit_purge() -%}
-        {%- do log('Erasure: ' ~ count ~ ' identifiers of newly erased people purged from ' ~ purged | length ~ ' tables (' ~ purged | join(', ') ~ ').', info=true) -%}
     {%- endfor -%}
+    {#- int_identity_nodes last: the node ids of other tables are matched through its values -#}
+    {%- set ordered = relations + [('int_identity_nodes', node_lookup[0])] if node_lookup else relations -%}
+    {%- for name, relation in ordered -%}
+        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- set conditions = [] -%}
+        {%- for column in columns_by_kind['person'] if column in columns -%}
+            {%- do conditions.append(column ~ " in (select person_id from " ~ targets ~ " where person_id is not null)") -%}
+        {%- endfor -%}
+        {%- if 'entity_id' in columns -%}
+            {%- set person_rows = "entity_type = 'person' and " if 'entity_type' in columns else "" -%}
+            {%- do conditions.append("(" ~ person_rows ~ "entity_id in (select person_id from " ~ targets ~ " where person_id is not null))") -%}
+        {%- endif -%}
+        {%- for column in columns_by_kind['identifier'] if column in columns -%}
+            {%- do conditions.append("lower(trim(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "))) in (select lower(identifier_value) from " ~ targets ~ ")") -%}
+        {%- endfor -%}
+        {%- if node_lookup and name != 'int_identity_nodes' -%}
+            {%- for column in columns_by_kind['node'] if column in columns -%}
+                {%- do conditions.append(column ~ " in (select node_id from " ~ node_lookup[0] ~ " where identifier_value in (select identifier_value from " ~ targets ~ "))") -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {#- raw lines are deleted when they mention a value only where no id column could match: rows that
+            could not be parsed (quarantined, or not JSON, when the table says so) or tables without id
+            columns; values shorter than 6 characters match too much free text and are matched in id columns only -#}
+        {%- set has_ids = conditions | length > 0 -%}
+        {%- set statements = [] -%}
+        {%- if conditions -%}
+            {%- do statements.append("(" ~ conditions | join(" or ") ~ ")") -%}
+        {%- endif -%}
+        {%- if not has_ids -%}
+            {%- set unparsed = "true" -%}
+        {%- elif 'quarantine_reason' in columns -%}
+            {%- set unparsed = "quarantine_reason is not null" -%}
+        {%- elif 'is_json_object' in columns -%}
+            {%- set unparsed = "not is_json_object" -%}
+        {%- else -%}
+            {%- set unparsed = none -%}
+        {%- endif -%}
+        {%- set raw_columns = columns_by_kind['text'] | select('in', columns) | list -%}
+        {%- if raw_columns and unparsed is not none -%}
+            {%- do statements.append(customer_segments.mentions_erased(relation, raw_columns, unparsed, targets)) -%}
+        {%- endif -%}
+        {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+        {%- for condition in statements -%}
+            {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
+        {%- endfor -%}
+        {#- other people's rows: redact the values in their free text, then drop what could not be redacted -#}
+        {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
+        {%- if text_columns -%}
+            {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
+            {%- if changed != 0 -%}
+                {%- do redacted.append(name ~ (' ' ~ changed if changed > 0 else '')) -%}
+            {%- endif -%}
+            {%- if changed > 0 -%}
+                {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+        {%- if before != after -%}
+            {%- do purged.append(name ~ ' ' ~ (before - after)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {#- the log last: a request counts as done only with everything above -#}
+    {%- do run_query(
+        'insert into ' ~ log_relation ~ ' (identifier_type, identifier_hash, requested_at, erased_at, build_id)'
+        ~ ' select identifier_type, identifier_hash, min(requested_at),'
+        ~ " cast('" ~ run_started_at.strftime("%Y-%m-%d %H:%M:%S") ~ "' as timestamp), '" ~ invocation_id ~ "'"
+        ~ ' from (select identifier_type, ' ~ customer_segments.erasure_hash('identifier_type', 'identifier_value') ~ ' as identifier_hash, requested_at'
+        ~ ' from ' ~ targets ~ " where identifier_type <> 'person_id') as hashed"
+        ~ ' where identifier_hash not in (select identifier_hash from ' ~ log_relation ~ ')'
+        ~ ' group by 1, 2'
+    ) -%}
+    {%- do run_query(customer_segments.delete_where(targets, 'true')) -%}
+    {%- do customer_segments.recount_segments(relations) -%}
+    {%- do customer_segments.commit_purge() -%}
+    {%- do log('Erasure: ' ~ count ~ ' identifiers of erased people purged from ' ~ purged | length ~ ' tables ('
+        ~ purged | join(', ') ~ '); mentions redacted in other rows of ' ~ redacted | length ~ ' tables ('
+        ~ redacted | join(', ') ~ ').', info=true) -%}
     {{ return('') }}
 {%- endmacro %}
 
 
-{#- Hooks run their queries in a transaction dbt does not commit for us. -#}
+{#-
+  The purge is one transaction: a statement with auto_begin opens one unless
+  dbt already has one open on the hook's connection (its relation look-ups
+  open one); commit_purge commits it. Spark has none: every statement is final.
+-#}
+{% macro begin_purge() -%}
+    {{ return(adapter.dispatch('begin_purge', 'customer_segments')()) }}
+{%- endmacro %}
+{% macro default__begin_purge() -%}
+    {%- call statement('erasure_purge_begin', auto_begin=True) -%}
+        select 1
+    {%- endcall -%}
+{%- endmacro %}
+{% macro spark__begin_purge() -%}
+{%- endmacro %}
+
 {% macro commit_purge() -%}
     {{ return(adapter.dispatch('commit_purge', 'customer_segments')()) }}
 {%- endmacro %}
@@ -316,7 +509,6 @@
     {%- do run_query('commit') -%}
 {%- endmacro %}
 {% macro spark__commit_purge() -%}
-    {#- Spark has no transactions: every statement is final -#}
 {%- endmacro %}
 
 

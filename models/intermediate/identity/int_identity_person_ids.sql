@@ -13,6 +13,9 @@
     the part that holds its earliest-seen identifier; the other part gets a new id.
   previous_person_id says where each identifier was before this build;
   identity_person_merges logs every change of id. --full-refresh starts over.
+  People erased in this build (int_erasure_targets) are left out here, so no
+  score, prediction, segment or change log of this build sees them; the purge
+  at the end of the build removes the rest of their data.
 -#}
 {{ config(pre_hook="{{ customer_segments.keep_identity_previous_ids(this) }}") }}
 {{ customer_segments.after_quality_gate() }}
@@ -31,6 +34,14 @@ components as (
 nodes as (
 
     select * from {{ ref('int_identity_nodes') }}
+
+),
+
+erased as (
+
+    select identifier_type, identifier_value
+    from {{ ref('int_erasure_targets') }}
+    where identifier_type <> 'person_id'
 
 ),
 
@@ -185,6 +196,10 @@ final as (
         on members_before.component_id = person_ids.component_id
     inner join roots
         on members_before.component_id = roots.component_id
+    left join erased
+        on members_before.identifier_type = erased.identifier_type
+        and members_before.identifier_value = erased.identifier_value
+    where erased.identifier_value is null
 
 )
 

@@ -1,9 +1,13 @@
 {#-
   The record that erasures happened, without what was erased: one row per
-  erased identifier, as a salted sha256 (macro erasure_hash, var
-  erasure_salt) of its type and normalized value, with when it was requested
-  and erased. Staging reads it to suppress rows of erased people that arrive
-  later (macro not_erased), so a reload of old events stays erased.
+  erased identifier, as a salted sha256 (macro erasure_hash) of its type and
+  normalized value, with when it was requested and erased. Staging reads it to
+  suppress rows of erased people that arrive later (macro not_erased), so a
+  reload of old events stays erased.
+  Rows are appended only by the purge (macro purge_erased_people, on-run-end),
+  in the transaction that deletes the person's data: a request is logged once
+  its purge has committed, never before. This model only keeps the table's
+  shape (it appends nothing); on-run-start creates it (macro ensure_erasure_log).
   Append-only history: full_refresh = false.
 -#}
 {{ config(
@@ -15,39 +19,16 @@
 
 with
 
-targets as (
-
-    select * from {{ ref('int_erasure_targets') }}
-    where identifier_type <> 'person_id'
-
-),
-
-hashed as (
-
-    select
-        identifier_type,
-        {{ customer_segments.erasure_hash('identifier_type', 'identifier_value') }} as identifier_hash,
-        min(requested_at) as requested_at
-
-    from targets
-    group by 1, 2
-
-),
-
 final as (
 
     select
-        hashed.identifier_type,
-        hashed.identifier_hash,
-        hashed.requested_at,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as erased_at,
-        '{{ invocation_id }}' as build_id
-
-    from hashed
-    {%- if is_incremental() %}
-    where hashed.identifier_hash not in (select identifier_hash from {{ this }})
-    {%- endif %}
+        cast(null as {{ dbt.type_string() }}) as identifier_type,
+        cast(null as {{ dbt.type_string() }}) as identifier_hash,
+        cast(null as timestamp) as requested_at,
+        cast(null as timestamp) as erased_at,
+        cast(null as {{ dbt.type_string() }}) as build_id
 
 )
 
 select * from final
+where 1 = 0
