@@ -110,7 +110,13 @@
   One row per line of every events file, in events/ or any folder below it
   (JSON lines, optionally .gz, or Parquet whose rows are turned into one JSON
   object each). Columns: source_file, source_file_version (see
-  raw_file_versions), line_number, raw_line. Blank lines are not rows.
+  raw_file_versions), line_number (the physical line, 1-based), raw_line,
+  raw_line_bytes (its length in the file), raw_line_sha256 and read_error
+  (null, or why the line or file could not be read: `invalid_utf8`,
+  `line_too_long` (raw_line then holds its first max_raw_line_bytes bytes,
+  raw_line_sha256 the hash of all of it), or on line 0, standing for the whole
+  file, `binary_file` or `unreadable_file`, raw_line saying why). Blank lines
+  are not rows.
   new_files_only: in an incremental run, only the files the calling model has
   not read yet in their current version (unprocessed_files).
 -#}
@@ -204,75 +210,129 @@
     {{ return(customer_segments.delete_where(this, conditions | join(' or '))) }}
 {%- endmacro %}
 
+{#-
+  DuckDB: text files are read by the plugin's raw_event_file_lines()
+  (customer_segments/warehouse/raw_files.py), which never fails on a bad byte,
+  line or file: it marks the line (read_error `invalid_utf8`, `line_too_long`)
+  or gives the file one entry on line 0 (`binary_file`, `unreadable_file`).
+  A Parquet file is checked whole by raw_parquet_problem() first: one that
+  does not read is that one entry, the others are read by DuckDB.
+-#}
 {% macro default__raw_event_lines(files, versions) -%}
+    {%- set problems = {} -%}
+    {%- set parquet_files = [] -%}
+    {%- for file in files if file.endswith('.parquet') -%}{%- do parquet_files.append(file) -%}{%- endfor -%}
+    {%- if execute and parquet_files -%}
+        {%- for row in run_query('select path, raw_parquet_problem(path) from (values ' ~ customer_segments.sql_values(parquet_files) ~ ') as files(path)') -%}
+            {%- if row[1] is not none -%}{%- do problems.update({row[0]: row[1]}) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
     {%- if files | length == 0 %}
     select
         cast(null as varchar) as source_file,
         cast(null as varchar) as source_file_version,
         cast(null as bigint) as line_number,
-        cast(null as varchar) as raw_line
+        cast(null as varchar) as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as varchar) as raw_line_sha256,
+        cast(null as varchar) as read_error
     where 1 = 0
     {%- endif %}
     {%- for file in files %}
     {%- if not loop.first %}
     union all
     {%- endif %}
-    {%- if file.endswith('.parquet') %}
+    {%- if file in problems %}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
-        file_row_number + 1 as line_number,
-        {{ customer_segments.parquet_row_as_json(file) }} as raw_line
-    from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true) as parquet_rows
-    {%- else %}
-    select source_file, {{ customer_segments.sql_string(versions[file]) }} as source_file_version, line_number, raw_line
+        cast(0 as bigint) as line_number,
+        {{ customer_segments.sql_string(problems[file]) }} as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as varchar) as raw_line_sha256,
+        'unreadable_file' as read_error
+    {%- elif file.endswith('.parquet') %}
+    select
+        source_file, source_file_version, line_number, raw_line,
+        strlen(raw_line) as raw_line_bytes,
+        cast(null as varchar) as raw_line_sha256,
+        cast(null as varchar) as read_error
     from (
-        {#- A streaming row_number() over one file scan keeps the file's line order. -#}
         select
             {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
-            row_number() over () as line_number,
-            line as raw_line
-        from read_csv(
-            {{ customer_segments.sql_string(file) }},
-            columns = {'line': 'varchar'},
-            header = false,
-            auto_detect = false,
-            delim = chr(1),
-            quote = '',
-            escape = '',
-            max_line_size = 16777216
-        )
+            {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
+            file_row_number + 1 as line_number,
+            {{ customer_segments.parquet_row_as_json(file) }} as raw_line
+        from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true) as parquet_rows
+    ) as rows_of_file
+    {%- else %}
+    select
+        {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
+        line.line_number,
+        line.raw_line,
+        line.raw_line_bytes,
+        line.raw_line_sha256,
+        line.read_error
+    from (
+        select unnest(raw_event_file_lines({{ customer_segments.sql_string(file) }}, {{ var('max_raw_line_bytes') }})) as line
     ) as lines_of_file
-    where raw_line is not null and trim(raw_line) <> ''
+    where line.read_error is not null or trim(line.raw_line) <> ''
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}
 
+{#- Texts as the rows of a VALUES list: ('a'), ('b'). -#}
+{% macro sql_values(texts) -%}
+    {%- set rows = [] -%}
+    {%- for text in texts -%}{%- do rows.append('(' ~ customer_segments.sql_string(text) ~ ')') -%}{%- endfor -%}
+    {{ return(rows | join(', ')) }}
+{%- endmacro %}
+
+{#-
+  Spark: its text reader tolerates bad bytes (replaced by U+FFFD, not marked)
+  and any line length; a line over max_raw_line_bytes is cut and marked here
+  (cut by characters, not bytes). A corrupt file fails the query as on
+  Spark generally (README "Staging loses nothing").
+-#}
 {% macro spark__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
     select
         cast(null as string) as source_file,
         cast(null as string) as source_file_version,
         cast(null as bigint) as line_number,
-        cast(null as string) as raw_line
+        cast(null as string) as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as string) as raw_line_sha256,
+        cast(null as string) as read_error
     where 1 = 0
     {%- endif %}
     {%- for file in files %}
     {%- if not loop.first %}
     union all
     {%- endif %}
-    {%- if file.endswith('.parquet') %}
     select
-        {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        source_file,
         {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
-        _metadata.row_index + 1 as line_number,
-        {{ customer_segments.spark_parquet_row_as_json(file) }} as raw_line
-    from parquet.`{{ file }}`
+        line_number,
+        case when octet_length(raw_line) > {{ var('max_raw_line_bytes') }}
+            then substr(raw_line, 1, {{ var('max_raw_line_bytes') }}) else raw_line end as raw_line,
+        cast(octet_length(raw_line) as bigint) as raw_line_bytes,
+        case when octet_length(raw_line) > {{ var('max_raw_line_bytes') }} then sha2(raw_line, 256) end as raw_line_sha256,
+        case when octet_length(raw_line) > {{ var('max_raw_line_bytes') }} then 'line_too_long' end as read_error
+    from (
+    {%- if file.endswith('.parquet') %}
+        select
+            {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+            _metadata.row_index + 1 as line_number,
+            {{ customer_segments.spark_parquet_row_as_json(file) }} as raw_line
+        from parquet.`{{ file }}`
     {%- else %}
-    select source_file, {{ customer_segments.sql_string(versions[file]) }} as source_file_version, line_number, raw_line
-    from {{ customer_segments.spark_numbered_lines(file) }} as lines_of_file
-    where raw_line is not null and trim(raw_line) <> ''
+        select source_file, line_number, raw_line
+        from {{ customer_segments.spark_numbered_lines(file) }} as numbered
+        where raw_line is not null and trim(raw_line) <> ''
     {%- endif %}
+    ) as lines_of_file
     {%- endfor %}
 {%- endmacro %}
 
