@@ -411,6 +411,12 @@
   Parquet). All fields come back as text, in the order of `columns`; a column
   the file does not have comes back null if it is optional. `_extra_fields` is
   non-null when a CSV row has more fields than its header (a broken row).
+  CSV is read as RFC 4180 (on DuckDB by the plugin's raw_csv_records()): a
+  quoted field may hold newlines; line_number is the physical line the row
+  starts on and line_count the lines it spans. A record that cannot be split
+  into fields has `_read_error` (`unbalanced_quote`, `invalid_utf8`,
+  `malformed_csv`, or `unreadable_file` on line 0) and its text in `_raw_text`
+  (cut to var max_raw_line_bytes), its fields null.
   A missing file means "none of those" (an empty relation); a file without a
   required column stops the build with an error naming the file.
 -#}
@@ -446,10 +452,13 @@
     select
         cast(null as {{ dbt.type_string() }}) as source_file,
         cast(null as bigint) as line_number,
+        cast(null as bigint) as line_count,
         {%- for column in columns %}
         cast(null as {{ dbt.type_string() }}) as {{ column }},
         {%- endfor %}
-        cast(null as {{ dbt.type_string() }}) as _extra_fields
+        cast(null as {{ dbt.type_string() }}) as _extra_fields,
+        cast(null as {{ dbt.type_string() }}) as _read_error,
+        cast(null as {{ dbt.type_string() }}) as _raw_text
     where 1 = 0
     {%- else -%}
     {{ selects | join('\n    union all\n') }}
@@ -467,16 +476,15 @@
         {%- set described = run_query("describe select * from read_parquet(" ~ customer_segments.sql_string(file) ~ ")") -%}
         {{ return(described.columns[0].values() | map('lower') | list) }}
     {%- endif -%}
-    {%- set first = run_query(
-        "select line from read_csv(" ~ customer_segments.sql_string(file)
-        ~ ", columns = {'line': 'varchar'}, header = false, auto_detect = false, delim = chr(1), quote = '', escape = '') limit 1") -%}
-    {%- if first.rows | length == 0 or first.rows[0][0] is none or first.rows[0][0] | trim == '' -%}
-        {{ return(none) }}
+    {#- raw_csv_header (customer_segments/warehouse/raw_files.py): null for an empty file, [] for one that cannot be read -#}
+    {%- set header_sql = "raw_csv_header(" ~ customer_segments.sql_string(file) ~ ")" -%}
+    {%- set size = run_query("select len(" ~ header_sql ~ ")").rows[0][0] -%}
+    {%- if size is none -%}{{ return(none) }}{%- endif -%}
+    {%- if size == 0 -%}
+        {{ exceptions.raise_compiler_error("Input file '" ~ file ~ "' cannot be read (not gzip, or a broken gzip stream). See CONTRACT.md, Inputs.") }}
     {%- endif -%}
     {%- set names = [] -%}
-    {%- for part in first.rows[0][0].replace('\ufeff', '').split(',') -%}
-        {%- do names.append(part | trim | replace('"', '') | lower) -%}
-    {%- endfor -%}
+    {%- for row in run_query("select unnest(" ~ header_sql ~ ")") -%}{%- do names.append(row[0]) -%}{%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
 
@@ -491,39 +499,26 @@
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {%- if file.endswith('.parquet') %}
         file_row_number + 1 as line_number,
+        cast(1 as bigint) as line_count,
         {%- for column in columns %}
         {% if column in present %}cast("{{ column }}" as varchar){% else %}cast(null as varchar){% endif %} as {{ column }},
         {%- endfor %}
-        cast(null as varchar) as _extra_fields
+        cast(null as varchar) as _extra_fields,
+        cast(null as varchar) as _read_error,
+        cast(null as varchar) as _raw_text
     from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true)
         {%- else %}
-        line_number,
+        csv_record.line_number,
+        csv_record.line_count,
         {%- for column in columns %}
-        {% if column in present %}"{{ column }}"{% else %}cast(null as varchar){% endif %} as {{ column }},
+        {% if column in present %}csv_record.fields[{{ present.index(column) + 1 }}]{% else %}cast(null as varchar){% endif %} as {{ column }},
         {%- endfor %}
-        _extra_fields
+        {#- the first field beyond the header, as DuckDB's null-padding reader reads it -#}
+        csv_record.fields[{{ present | length + 1 }}] as _extra_fields,
+        csv_record.read_error as _read_error,
+        csv_record.raw_text as _raw_text
     from (
-        select
-            *,
-            {#- +1: line 1 is the header -#}
-            row_number() over () + 1 as line_number
-        from read_csv(
-            {{ customer_segments.sql_string(file) }},
-            columns = {
-                {%- for name in present %}
-                {{ customer_segments.sql_string(name) }}: 'varchar',
-                {%- endfor %}
-                '_extra_fields': 'varchar'
-            },
-            header = true,
-            auto_detect = false,
-            delim = ',',
-            quote = '"',
-            escape = '"',
-            null_padding = true,
-            strict_mode = false,
-            max_line_size = 16777216
-        )
+        select unnest(raw_csv_records({{ customer_segments.sql_string(file) }}, {{ var('max_raw_line_bytes') }})) as csv_record
     ) as rows_of_file
         {%- endif %}
 {%- endmacro %}
@@ -560,25 +555,31 @@
   plus `_extra_fields`, which catches the first field beyond the header (as
   DuckDB's null_padding reader does); quotes are RFC 4180 (doubled "" inside a
   quoted field). Empty lines are skipped and line 1 is the header, so line
-  numbers are DuckDB's. Fields spanning lines are not supported (nor are they
-  on DuckDB with null padding).
+  numbers are DuckDB's. Fields spanning lines are not supported here (on DuckDB
+  they are): each line is a row.
 -#}
 {% macro spark__raw_file_select(file, present, columns) -%}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {%- if file.endswith('.parquet') %}
         _metadata.row_index + 1 as line_number,
+        cast(1 as bigint) as line_count,
         {%- for column in columns %}
         {% if column in present %}cast(`{{ column }}` as string){% else %}cast(null as string){% endif %} as {{ column }},
         {%- endfor %}
-        cast(null as string) as _extra_fields
+        cast(null as string) as _extra_fields,
+        cast(null as string) as _read_error,
+        cast(null as string) as _raw_text
     from parquet.`{{ file }}`
         {%- else %}
         line_number,
+        cast(1 as bigint) as line_count,
         {%- for column in columns %}
         {% if column in present %}parsed.`{{ column }}`{% else %}cast(null as string){% endif %} as {{ column }},
         {%- endfor %}
-        parsed._extra_fields as _extra_fields
+        parsed._extra_fields as _extra_fields,
+        cast(null as string) as _read_error,
+        cast(null as string) as _raw_text
     from (
         select
             line_number,

@@ -23,7 +23,7 @@
         ('dq_max_bounce_rate', 'share', 0, 1),
         ('dq_max_staleness_hours', 'number', 0, none),
         ('dq_max_volume_change', 'number', 0, none),
-        ('dq_max_swallowed_line_share', 'share', 0, 1),
+        ('dq_max_spoiled_line_share', 'share', 0, 1),
         ('dq_min_rows_for_rates', 'int', 0, none),
         ('identity_max_user_ids_per_person', 'int', 1, none),
         ('account_reverse_ip_min_events', 'int', 1, none),
