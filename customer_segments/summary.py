@@ -13,6 +13,25 @@ from pathlib import Path
 import duckdb
 
 
+def _line_accounting(connection) -> list[str]:
+    """A line per input whose rows span more physical lines than one each (quoted newlines, spoiled rows)."""
+    columns = {row[0] for row in connection.execute("describe int_source_rows_accounted").fetchall()}
+    if "raw_lines" not in columns:
+        return []
+    out = []
+    for source, rows, physical, spoiled in connection.execute(
+        "select source, raw_rows, raw_lines, spoiled_lines from int_source_rows_accounted "
+        "where source <> 'events' and raw_lines <> raw_rows order by source"
+    ).fetchall():
+        note = f"  {source}: {rows:,} rows from {physical:,} physical lines"
+        if spoiled:
+            note += f"; {spoiled:,} lines swallowed by rows an unbalanced quote spoiled (quarantined_rows)"
+        else:
+            note += " (quoted fields holding newlines)"
+        out.append(note)
+    return out
+
+
 def _table_exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
     found = connection.execute(
         "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [name]
@@ -37,6 +56,7 @@ def render(database: Path) -> str:
             lines.append(f"  {'input':<18}{'raw':>12}{'usable':>12}{'duplicates':>12}{'quarantined':>12}")
             for source, raw, usable, duplicates, quarantined in rows:
                 lines.append(f"  {source:<18}{raw:>12,}{usable:>12,}{duplicates:>12,}{quarantined:>12,}")
+            lines += _line_accounting(connection)
         else:
             lines.append("Rows in: not built.")
         if _table_exists(connection, "quarantined_rows"):

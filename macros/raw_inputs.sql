@@ -110,7 +110,13 @@
   One row per line of every events file, in events/ or any folder below it
   (JSON lines, optionally .gz, or Parquet whose rows are turned into one JSON
   object each). Columns: source_file, source_file_version (see
-  raw_file_versions), line_number, raw_line. Blank lines are not rows.
+  raw_file_versions), line_number (the physical line, 1-based), raw_line,
+  raw_line_bytes (its length in the file), raw_line_sha256 and read_error
+  (null, or why the line or file could not be read: `invalid_utf8`,
+  `line_too_long` (raw_line then holds its first max_raw_line_bytes bytes,
+  raw_line_sha256 the hash of all of it), or on line 0, standing for the whole
+  file, `binary_file` or `unreadable_file`, raw_line saying why). Blank lines
+  are not rows.
   new_files_only: in an incremental run, only the files the calling model has
   not read yet in their current version (unprocessed_files).
 -#}
@@ -204,75 +210,129 @@
     {{ return(customer_segments.delete_where(this, conditions | join(' or '))) }}
 {%- endmacro %}
 
+{#-
+  DuckDB: text files are read by the plugin's raw_event_file_lines()
+  (customer_segments/warehouse/raw_files.py), which never fails on a bad byte,
+  line or file: it marks the line (read_error `invalid_utf8`, `line_too_long`)
+  or gives the file one entry on line 0 (`binary_file`, `unreadable_file`).
+  A Parquet file is checked whole by raw_parquet_problem() first: one that
+  does not read is that one entry, the others are read by DuckDB.
+-#}
 {% macro default__raw_event_lines(files, versions) -%}
+    {%- set problems = {} -%}
+    {%- set parquet_files = [] -%}
+    {%- for file in files if file.endswith('.parquet') -%}{%- do parquet_files.append(file) -%}{%- endfor -%}
+    {%- if execute and parquet_files -%}
+        {%- for row in run_query('select path, raw_parquet_problem(path) from (values ' ~ customer_segments.sql_values(parquet_files) ~ ') as files(path)') -%}
+            {%- if row[1] is not none -%}{%- do problems.update({row[0]: row[1]}) -%}{%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
     {%- if files | length == 0 %}
     select
         cast(null as varchar) as source_file,
         cast(null as varchar) as source_file_version,
         cast(null as bigint) as line_number,
-        cast(null as varchar) as raw_line
+        cast(null as varchar) as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as varchar) as raw_line_sha256,
+        cast(null as varchar) as read_error
     where 1 = 0
     {%- endif %}
     {%- for file in files %}
     {%- if not loop.first %}
     union all
     {%- endif %}
-    {%- if file.endswith('.parquet') %}
+    {%- if file in problems %}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
-        file_row_number + 1 as line_number,
-        {{ customer_segments.parquet_row_as_json(file) }} as raw_line
-    from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true) as parquet_rows
-    {%- else %}
-    select source_file, {{ customer_segments.sql_string(versions[file]) }} as source_file_version, line_number, raw_line
+        cast(0 as bigint) as line_number,
+        {{ customer_segments.sql_string(problems[file]) }} as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as varchar) as raw_line_sha256,
+        'unreadable_file' as read_error
+    {%- elif file.endswith('.parquet') %}
+    select
+        source_file, source_file_version, line_number, raw_line,
+        strlen(raw_line) as raw_line_bytes,
+        cast(null as varchar) as raw_line_sha256,
+        cast(null as varchar) as read_error
     from (
-        {#- A streaming row_number() over one file scan keeps the file's line order. -#}
         select
             {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
-            row_number() over () as line_number,
-            line as raw_line
-        from read_csv(
-            {{ customer_segments.sql_string(file) }},
-            columns = {'line': 'varchar'},
-            header = false,
-            auto_detect = false,
-            delim = chr(1),
-            quote = '',
-            escape = '',
-            max_line_size = 16777216
-        )
+            {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
+            file_row_number + 1 as line_number,
+            {{ customer_segments.parquet_row_as_json(file) }} as raw_line
+        from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true) as parquet_rows
+    ) as rows_of_file
+    {%- else %}
+    select
+        {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
+        line.line_number,
+        line.raw_line,
+        line.raw_line_bytes,
+        line.raw_line_sha256,
+        line.read_error
+    from (
+        select unnest(raw_event_file_lines({{ customer_segments.sql_string(file) }}, {{ var('max_raw_line_bytes') }})) as line
     ) as lines_of_file
-    where raw_line is not null and trim(raw_line) <> ''
+    where line.read_error is not null or trim(line.raw_line) <> ''
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}
 
+{#- Texts as the rows of a VALUES list: ('a'), ('b'). -#}
+{% macro sql_values(texts) -%}
+    {%- set rows = [] -%}
+    {%- for text in texts -%}{%- do rows.append('(' ~ customer_segments.sql_string(text) ~ ')') -%}{%- endfor -%}
+    {{ return(rows | join(', ')) }}
+{%- endmacro %}
+
+{#-
+  Spark: its text reader tolerates bad bytes (replaced by U+FFFD, not marked)
+  and any line length; a line over max_raw_line_bytes is cut and marked here
+  (cut by characters, not bytes). A corrupt file fails the query as on
+  Spark generally (README "Staging loses nothing").
+-#}
 {% macro spark__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
     select
         cast(null as string) as source_file,
         cast(null as string) as source_file_version,
         cast(null as bigint) as line_number,
-        cast(null as string) as raw_line
+        cast(null as string) as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as string) as raw_line_sha256,
+        cast(null as string) as read_error
     where 1 = 0
     {%- endif %}
     {%- for file in files %}
     {%- if not loop.first %}
     union all
     {%- endif %}
-    {%- if file.endswith('.parquet') %}
     select
-        {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        source_file,
         {{ customer_segments.sql_string(versions[file]) }} as source_file_version,
-        _metadata.row_index + 1 as line_number,
-        {{ customer_segments.spark_parquet_row_as_json(file) }} as raw_line
-    from parquet.`{{ file }}`
+        line_number,
+        case when octet_length(raw_line) > {{ var('max_raw_line_bytes') }}
+            then substr(raw_line, 1, {{ var('max_raw_line_bytes') }}) else raw_line end as raw_line,
+        cast(octet_length(raw_line) as bigint) as raw_line_bytes,
+        case when octet_length(raw_line) > {{ var('max_raw_line_bytes') }} then sha2(raw_line, 256) end as raw_line_sha256,
+        case when octet_length(raw_line) > {{ var('max_raw_line_bytes') }} then 'line_too_long' end as read_error
+    from (
+    {%- if file.endswith('.parquet') %}
+        select
+            {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+            _metadata.row_index + 1 as line_number,
+            {{ customer_segments.spark_parquet_row_as_json(file) }} as raw_line
+        from parquet.`{{ file }}`
     {%- else %}
-    select source_file, {{ customer_segments.sql_string(versions[file]) }} as source_file_version, line_number, raw_line
-    from {{ customer_segments.spark_numbered_lines(file) }} as lines_of_file
-    where raw_line is not null and trim(raw_line) <> ''
+        select source_file, line_number, raw_line
+        from {{ customer_segments.spark_numbered_lines(file) }} as numbered
+        where raw_line is not null and trim(raw_line) <> ''
     {%- endif %}
+    ) as lines_of_file
     {%- endfor %}
 {%- endmacro %}
 
@@ -351,6 +411,12 @@
   Parquet). All fields come back as text, in the order of `columns`; a column
   the file does not have comes back null if it is optional. `_extra_fields` is
   non-null when a CSV row has more fields than its header (a broken row).
+  CSV is read as RFC 4180 (on DuckDB by the plugin's raw_csv_records()): a
+  quoted field may hold newlines; line_number is the physical line the row
+  starts on and line_count the lines it spans. A record that cannot be split
+  into fields has `_read_error` (`unbalanced_quote`, `invalid_utf8`,
+  `malformed_csv`, or `unreadable_file` on line 0) and its text in `_raw_text`
+  (cut to var max_raw_line_bytes), its fields null.
   A missing file means "none of those" (an empty relation); a file without a
   required column stops the build with an error naming the file.
 -#}
@@ -386,10 +452,13 @@
     select
         cast(null as {{ dbt.type_string() }}) as source_file,
         cast(null as bigint) as line_number,
+        cast(null as bigint) as line_count,
         {%- for column in columns %}
         cast(null as {{ dbt.type_string() }}) as {{ column }},
         {%- endfor %}
-        cast(null as {{ dbt.type_string() }}) as _extra_fields
+        cast(null as {{ dbt.type_string() }}) as _extra_fields,
+        cast(null as {{ dbt.type_string() }}) as _read_error,
+        cast(null as {{ dbt.type_string() }}) as _raw_text
     where 1 = 0
     {%- else -%}
     {{ selects | join('\n    union all\n') }}
@@ -407,16 +476,15 @@
         {%- set described = run_query("describe select * from read_parquet(" ~ customer_segments.sql_string(file) ~ ")") -%}
         {{ return(described.columns[0].values() | map('lower') | list) }}
     {%- endif -%}
-    {%- set first = run_query(
-        "select line from read_csv(" ~ customer_segments.sql_string(file)
-        ~ ", columns = {'line': 'varchar'}, header = false, auto_detect = false, delim = chr(1), quote = '', escape = '') limit 1") -%}
-    {%- if first.rows | length == 0 or first.rows[0][0] is none or first.rows[0][0] | trim == '' -%}
-        {{ return(none) }}
+    {#- raw_csv_header (customer_segments/warehouse/raw_files.py): null for an empty file, [] for one that cannot be read -#}
+    {%- set header_sql = "raw_csv_header(" ~ customer_segments.sql_string(file) ~ ")" -%}
+    {%- set size = run_query("select len(" ~ header_sql ~ ")").rows[0][0] -%}
+    {%- if size is none -%}{{ return(none) }}{%- endif -%}
+    {%- if size == 0 -%}
+        {{ exceptions.raise_compiler_error("Input file '" ~ file ~ "' cannot be read (not gzip, or a broken gzip stream). See CONTRACT.md, Inputs.") }}
     {%- endif -%}
     {%- set names = [] -%}
-    {%- for part in first.rows[0][0].replace('\ufeff', '').split(',') -%}
-        {%- do names.append(part | trim | replace('"', '') | lower) -%}
-    {%- endfor -%}
+    {%- for row in run_query("select unnest(" ~ header_sql ~ ")") -%}{%- do names.append(row[0]) -%}{%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
 
@@ -431,39 +499,26 @@
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {%- if file.endswith('.parquet') %}
         file_row_number + 1 as line_number,
+        cast(1 as bigint) as line_count,
         {%- for column in columns %}
         {% if column in present %}cast("{{ column }}" as varchar){% else %}cast(null as varchar){% endif %} as {{ column }},
         {%- endfor %}
-        cast(null as varchar) as _extra_fields
+        cast(null as varchar) as _extra_fields,
+        cast(null as varchar) as _read_error,
+        cast(null as varchar) as _raw_text
     from read_parquet({{ customer_segments.sql_string(file) }}, file_row_number = true)
         {%- else %}
-        line_number,
+        csv_record.line_number,
+        csv_record.line_count,
         {%- for column in columns %}
-        {% if column in present %}"{{ column }}"{% else %}cast(null as varchar){% endif %} as {{ column }},
+        {% if column in present %}csv_record.fields[{{ present.index(column) + 1 }}]{% else %}cast(null as varchar){% endif %} as {{ column }},
         {%- endfor %}
-        _extra_fields
+        {#- the first field beyond the header, as DuckDB's null-padding reader reads it -#}
+        csv_record.fields[{{ present | length + 1 }}] as _extra_fields,
+        csv_record.read_error as _read_error,
+        csv_record.raw_text as _raw_text
     from (
-        select
-            *,
-            {#- +1: line 1 is the header -#}
-            row_number() over () + 1 as line_number
-        from read_csv(
-            {{ customer_segments.sql_string(file) }},
-            columns = {
-                {%- for name in present %}
-                {{ customer_segments.sql_string(name) }}: 'varchar',
-                {%- endfor %}
-                '_extra_fields': 'varchar'
-            },
-            header = true,
-            auto_detect = false,
-            delim = ',',
-            quote = '"',
-            escape = '"',
-            null_padding = true,
-            strict_mode = false,
-            max_line_size = 16777216
-        )
+        select unnest(raw_csv_records({{ customer_segments.sql_string(file) }}, {{ var('max_raw_line_bytes') }})) as csv_record
     ) as rows_of_file
         {%- endif %}
 {%- endmacro %}
@@ -500,25 +555,31 @@
   plus `_extra_fields`, which catches the first field beyond the header (as
   DuckDB's null_padding reader does); quotes are RFC 4180 (doubled "" inside a
   quoted field). Empty lines are skipped and line 1 is the header, so line
-  numbers are DuckDB's. Fields spanning lines are not supported (nor are they
-  on DuckDB with null padding).
+  numbers are DuckDB's. Fields spanning lines are not supported here (on DuckDB
+  they are): each line is a row.
 -#}
 {% macro spark__raw_file_select(file, present, columns) -%}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
         {%- if file.endswith('.parquet') %}
         _metadata.row_index + 1 as line_number,
+        cast(1 as bigint) as line_count,
         {%- for column in columns %}
         {% if column in present %}cast(`{{ column }}` as string){% else %}cast(null as string){% endif %} as {{ column }},
         {%- endfor %}
-        cast(null as string) as _extra_fields
+        cast(null as string) as _extra_fields,
+        cast(null as string) as _read_error,
+        cast(null as string) as _raw_text
     from parquet.`{{ file }}`
         {%- else %}
         line_number,
+        cast(1 as bigint) as line_count,
         {%- for column in columns %}
         {% if column in present %}parsed.`{{ column }}`{% else %}cast(null as string){% endif %} as {{ column }},
         {%- endfor %}
-        parsed._extra_fields as _extra_fields
+        parsed._extra_fields as _extra_fields,
+        cast(null as string) as _read_error,
+        cast(null as string) as _raw_text
     from (
         select
             line_number,

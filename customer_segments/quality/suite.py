@@ -72,6 +72,11 @@ def metric_checks(thresholds: dict) -> list[MetricCheck]:
         MetricCheck(f"{source}_quarantine_rate", None, thresholds["dq_max_quarantine_rate"], f"{source}: quarantined / raw rows")
         for source in INPUTS
     ]
+    checks += [
+        MetricCheck(f"{source}_spoiled_line_share", None, thresholds["dq_max_spoiled_line_share"],
+                    f"{source}: lines swallowed by rows an unbalanced quote spoiled / physical lines")
+        for source in INPUTS
+    ]
     return checks
 
 

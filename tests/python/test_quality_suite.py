@@ -16,6 +16,7 @@ THRESHOLDS = {
     "dq_max_bounce_rate": 0.10,
     "dq_max_staleness_hours": 48,
     "dq_max_volume_change": 0.5,
+    "dq_max_spoiled_line_share": 0.01,
 }
 
 

@@ -175,6 +175,9 @@ metrics as (
         case when raw_rows >= {{ var('dq_min_rows_for_rates') }} then 1.0 * quarantined_rows / raw_rows end
     from accounted
     union all
+    -- lines swallowed by rows an unbalanced quote spoiled: judged at any size (a small file can lose half its lines)
+    select source || '_spoiled_line_share', 1.0 * spoiled_lines / nullif(raw_lines, 0) from accounted
+    union all
     select 'events_identified_share', 1.0 - 1.0 * without_identifier / nullif(raw_rows, 0) from identified
     union all
     select 'events_identified_share_latest_day', 1.0 - 1.0 * without_identifier / nullif(raw_rows, 0) from latest_day

@@ -32,6 +32,9 @@
 {%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges'] %}
     {%- do metric_checks.append((source ~ '_quarantine_rate', none, var('dq_max_quarantine_rate'), source ~ ': quarantined / raw rows')) %}
 {%- endfor %}
+{%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges'] %}
+    {%- do metric_checks.append((source ~ '_spoiled_line_share', none, var('dq_max_spoiled_line_share'), source ~ ': lines swallowed by rows an unbalanced quote spoiled / physical lines')) %}
+{%- endfor %}
 
 {#- (table, check, column, argument): the table checks of customer_segments.quality.suite, in its order -#}
 {%- set message_types = ['track', 'page', 'screen', 'identify', 'alias', 'group'] %}

@@ -16,7 +16,10 @@ typed as (
     select
         source_file,
         line_number,
-        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
+        coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
+        line_count,
+        _read_error as read_error,
         _extra_fields is not null as has_extra_fields,
         nullif(trim(account_id), '') as account_id,
         nullif(trim(name), '') as account_name,
@@ -39,6 +42,7 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             when has_extra_fields then 'too_many_fields'
             when account_id is null then 'missing_account_id'
             when has_employee_count_text and (employee_count is null or employee_count < 0) then 'invalid_employee_count'
@@ -68,6 +72,7 @@ final as (
     select
         source_file,
         line_number,
+        line_count,
         raw_row,
         account_id,
         account_name,

@@ -16,7 +16,10 @@ typed as (
     select
         source_file,
         line_number,
-        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
+        coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
+        line_count,
+        _read_error as read_error,
         _extra_fields is not null as has_extra_fields,
         nullif(trim(contact_id), '') as contact_id,
         {{ customer_segments.clean_email('email') }} as email,
@@ -35,6 +38,7 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             when has_extra_fields then 'too_many_fields'
             when contact_id is null then 'missing_contact_id'
             when email is null then 'invalid_email'
@@ -64,6 +68,7 @@ final as (
     select
         source_file,
         line_number,
+        line_count,
         raw_row,
         contact_id,
         email,

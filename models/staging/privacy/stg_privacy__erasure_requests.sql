@@ -15,7 +15,10 @@ typed as (
     select
         source_file,
         line_number,
-        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
+        coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
+        line_count,
+        _read_error as read_error,
         _extra_fields is not null as has_extra_fields,
         lower(trim(subject_type)) as subject_type,
         case
@@ -34,6 +37,7 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             when has_extra_fields then 'too_many_fields'
             when subject_type is null or subject_type not in ('user_id', 'anonymous_id', 'email') then 'invalid_subject_type'
             when subject_value is null then 'missing_subject_value'
@@ -62,6 +66,7 @@ final as (
     select
         source_file,
         line_number,
+        line_count,
         raw_row,
         subject_type,
         subject_value,

@@ -15,7 +15,10 @@ typed as (
     select
         source_file,
         line_number,
-        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
+        coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
+        line_count,
+        _read_error as read_error,
         _extra_fields is not null as has_extra_fields,
         trim(range_start) as range_start,
         trim(range_end) as range_end,
@@ -32,6 +35,7 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             when has_extra_fields then 'too_many_fields'
             when range_start_number is null or range_end_number is null then 'invalid_ip'
             when range_end_number < range_start_number then 'invalid_ip_range'
@@ -60,6 +64,7 @@ final as (
     select
         source_file,
         line_number,
+        line_count,
         raw_row,
         range_start,
         range_end,

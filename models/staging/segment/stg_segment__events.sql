@@ -135,6 +135,8 @@ checked as (
         event_at,
         received_at,
         case
+            when read_error is not null
+                then read_error
             when not is_json_object
                 then 'malformed_json'
             when message_type is null
@@ -219,6 +221,8 @@ final as (
         event_lines.source_file_version,
         event_lines.line_number,
         event_lines.raw_line,
+        event_lines.raw_line_bytes,
+        event_lines.raw_line_sha256,
         event_lines.message_id,
         event_lines.message_type,
         event_lines.anonymous_id,

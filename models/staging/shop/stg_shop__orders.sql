@@ -15,7 +15,10 @@ typed as (
     select
         source_file,
         line_number,
-        {{ customer_segments.row_as_json(columns) }} as raw_row,
+        -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
+        coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
+        line_count,
+        _read_error as read_error,
         _extra_fields is not null as has_extra_fields,
         nullif(trim(order_id), '') as order_id,
         nullif(trim(user_id), '') as user_id,
@@ -35,6 +38,7 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             when has_extra_fields then 'too_many_fields'
             when order_id is null then 'missing_order_id'
             when has_email_text and email is null then 'invalid_email'
@@ -67,6 +71,7 @@ final as (
     select
         source_file,
         line_number,
+        line_count,
         raw_row,
         order_id,
         user_id,

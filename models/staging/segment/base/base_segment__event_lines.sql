@@ -32,6 +32,9 @@ json_lines as (
         source_file_version,
         line_number,
         raw_line,
+        raw_line_bytes,
+        raw_line_sha256,
+        read_error,
         case when {{ customer_segments.is_json_object('raw_line') }} then raw_line end as json_line
 
     from lines
@@ -42,7 +45,7 @@ extracted as (
 
     {{ customer_segments.select_json_fields(
         'json_lines', 'json_line',
-        keep=['source_file', 'source_file_version', 'line_number', 'raw_line', 'json_line'],
+        keep=['source_file', 'source_file_version', 'line_number', 'raw_line', 'raw_line_bytes', 'raw_line_sha256', 'read_error', 'json_line'],
         texts=[
             ('message_id_text', '$.messageId'),
             ('type_text', '$.type'),
@@ -81,6 +84,9 @@ fields as (
         source_file_version,
         line_number,
         raw_line,
+        raw_line_bytes,
+        raw_line_sha256,
+        read_error,
         json_line is not null as is_json_object,
         nullif(trim(message_id_text), '') as message_id,
         lower(trim(type_text)) as message_type,
