@@ -1,6 +1,6 @@
 {#-
-  int_person_rfm left-joins the map on r_score and round((f_score + m_score) / 2), both 1-5.
-  Each of the 25 pairs must match exactly one row: no match leaves a buyer without a segment,
+  int_person_rfm left-joins the map on r_score, f_score and m_score, each 1-5.
+  Each of the 125 triples must match exactly one row: no match leaves a buyer without a segment,
   two matches duplicate the buyer's row.
 -#}
 
@@ -14,26 +14,29 @@ scores as (
 
 ),
 
-pairs as (
+triples as (
 
-    select r.score as r_score, fm.score as fm_score
+    select r.score as r_score, f.score as f_score, m.score as m_score
     from scores as r
-    cross join scores as fm
+    cross join scores as f
+    cross join scores as m
 
 ),
 
 matches as (
 
     select
-        pairs.r_score,
-        pairs.fm_score,
+        triples.r_score,
+        triples.f_score,
+        triples.m_score,
         count(segment_map.rfm_segment) as matching_rows
 
-    from pairs
+    from triples
     left join {{ ref('rfm_segment_map') }} as segment_map
-        on pairs.r_score between segment_map.r_score_min and segment_map.r_score_max
-        and pairs.fm_score between segment_map.fm_score_min and segment_map.fm_score_max
-    group by 1, 2
+        on triples.r_score between segment_map.r_score_min and segment_map.r_score_max
+        and triples.f_score between segment_map.f_score_min and segment_map.f_score_max
+        and triples.m_score between segment_map.m_score_min and segment_map.m_score_max
+    group by 1, 2, 3
 
 )
 

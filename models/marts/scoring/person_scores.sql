@@ -3,7 +3,8 @@
   and the milestones are computed in SQL; p_alive, expected_purchases_90d and
   expected_spend_90d come from the predicted-purchases Python model
   (person_predictions, BG/NBD + Gamma-Gamma) on DuckDB, and are null for people
-  without purchases and on Spark (no Python models there).
+  without purchases, when the fit is withheld (fit_status says why) and on Spark
+  (no Python models there).
 -#}
 
 with
@@ -39,14 +40,15 @@ milestones as (
 predictions as (
 {%- if target.type == 'duckdb' %}
 
-    select person_id, p_alive, expected_purchases, expected_spend from {{ ref('person_predictions') }}
+    select person_id, p_alive, expected_purchases, expected_spend, fit_status from {{ ref('person_predictions') }}
 {%- else %}
 
     select
         cast(null as {{ dbt.type_string() }}) as person_id,
         cast(null as double) as p_alive,
         cast(null as double) as expected_purchases,
-        cast(null as double) as expected_spend
+        cast(null as double) as expected_spend,
+        cast(null as {{ dbt.type_string() }}) as fit_status
     where 1 = 0
 {%- endif %}
 
@@ -76,6 +78,11 @@ scored as (
         predictions.p_alive,
         predictions.expected_purchases as expected_purchases_90d,
         predictions.expected_spend as expected_spend_90d,
+{%- if target.type == 'duckdb' %}
+        predictions.fit_status,
+{%- else %}
+        case when rfm.person_id is not null then 'not fitted: predictions run as a dbt Python model, on DuckDB only' end as fit_status,
+{%- endif %}
         coalesce(milestones.is_activated, false) as is_activated,
         milestones.first_activation_at
 
