@@ -104,7 +104,7 @@ final as (
 {%- for column in [
     'recency_days', 'frequency', 'monetary', 'r_score', 'f_score', 'm_score', 'rfm_segment',
     'engagement_score', 'intent_score', 'p_alive', 'expected_purchases_90d', 'expected_spend_90d',
-    'is_activated', 'first_activation_at',
+    'fit_status', 'is_activated', 'first_activation_at',
 ] %}
         case when not_profiled_reason is null then {{ column }} end as {{ column }},
 {%- endfor %}
