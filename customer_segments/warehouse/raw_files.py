@@ -339,5 +339,10 @@ def register(connection) -> None:
     connection.create_function(
         "raw_csv_records", raw_csv_records, ["VARCHAR", "BIGINT"], CSV_RECORD_SQL, type="arrow", side_effects=True,
     )
-    connection.create_function("raw_csv_header", csv_header, ["VARCHAR"], "VARCHAR[]", side_effects=True)
-    connection.create_function("raw_parquet_problem", parquet_problem, ["VARCHAR"], "VARCHAR", side_effects=True)
+    # Both return null for "no header" / "no problem": DuckDB only accepts a null result with special null handling.
+    connection.create_function(
+        "raw_csv_header", csv_header, ["VARCHAR"], "VARCHAR[]", null_handling="special", side_effects=True,
+    )
+    connection.create_function(
+        "raw_parquet_problem", parquet_problem, ["VARCHAR"], "VARCHAR", null_handling="special", side_effects=True,
+    )
