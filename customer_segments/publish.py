@@ -43,6 +43,7 @@ CONTRACT_TABLES = (
     "segment_lift",
     "dq_results",
     "quarantined_rows",
+    "suppressions",
 )
 
 #: Marts beyond the contract that the README offers to BI: the identity graph's
