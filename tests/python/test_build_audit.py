@@ -18,7 +18,8 @@ import pytest
 from conftest import DemoBuild, Workspace
 from project_copy import copy_project
 
-AUDIT_MODELS = ["int_build_context", "path:models/marts/segments/segments.sql", "build_audit_segments", "build_audit"]
+# int_build_started takes the build id of this invocation; without it a partial run reuses the last one.
+AUDIT_MODELS = ["int_build_started", "int_build_context", "path:models/marts/segments/segments.sql", "build_audit_segments", "build_audit"]
 
 
 @dataclass
