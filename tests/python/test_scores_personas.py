@@ -17,7 +17,7 @@ from tests.python.conftest import Workspace
 
 @pytest.fixture(scope="module")
 def scored(demo_200k: Workspace) -> dict[str, list[dict]]:
-    """persona -> the person_scores rows of that persona's people."""
+    """persona -> the person_scores rows of that persona's profiled people."""
     with open(demo_200k.truth / "identifiers.csv", newline="") as handle:
         owner = {(r["identifier_type"], r["identifier_value"]): r["person_id"] for r in csv.DictReader(handle) if r["person_id"]}
     with open(demo_200k.truth / "people.csv", newline="") as handle:
@@ -26,6 +26,7 @@ def scored(demo_200k: Workspace) -> dict[str, list[dict]]:
         select identifiers.identifier_type, identifiers.identifier_value, scores.*
         from int_identity_person_ids as identifiers
         inner join person_scores as scores using (person_id)
+        where scores.not_profiled_reason is null  -- people who refused analytics have no scores (test_consent_suppressions)
     """)
     columns = [c[0] for c in demo_200k.query("select column_name from (describe person_scores)")]
     by_persona: dict[str, dict[str, dict]] = {}

@@ -180,7 +180,7 @@ def test_holdout_share_is_within_sampling_error(history):
     checked = 0
     for segment, values in by_segment.items():
         n = len(values)
-        if n < 50:
+        if n < 20:  # suppressions keep marketing segments small on this data; the pooled check below is the tight one
             continue
         share = sum(values) / n
         assert abs(share - 0.5) <= 3 * math.sqrt(0.25 / n), (segment, share, n)

@@ -181,12 +181,14 @@ def test_people_who_all_look_the_same_give_the_empty_frame():
 
 
 def test_the_model_suggests_without_activating(demo_build):
-    """On the shared 20k-event build: suggestions cover everyone, none has members in segment_members."""
+    """On the shared 20k-event build: suggestions cover every profiled person, none has members in segment_members."""
     assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
     space = demo_build.workspace
     statuses = {status for (status,) in space.query("select distinct status from segment_suggestions")}
     assert statuses == {"suggested"}
-    assert space.scalar("select sum(member_count) from segment_suggestions") == space.scalar("select count(*) from people")
+    profiled = space.scalar("select count(*) from person_scores where not_profiled_reason is null")
+    assert 0 < profiled < space.scalar("select count(*) from people")  # the demo plants people who refused analytics
+    assert space.scalar("select sum(member_count) from segment_suggestions") == profiled
     leaked = space.scalar(
         "select count(*) from segment_members where segment_id in (select segment_id from segment_suggestions)"
     )
