@@ -33,6 +33,8 @@ pytestmark = pytest.mark.spark
 
 IDENTITY_MODELS = GRAPH_MODELS  # the six graph models, as the benchmark times them
 SEEDS = ["identity_junk_values", "identity_edge_sources"]
+# The graph's inputs from outside it: copied from the DuckDB build into Spark tables.
+INPUT_MODELS = ["int_identity_sightings", "int_erasure_targets"]
 SPARK_SCHEMA = "segments_spark_test"
 # Tiny data: a few shuffle partitions instead of 200, no web UI.
 SPARK_SUBMIT_ARGS = "--conf spark.sql.shuffle.partitions=2 --conf spark.ui.enabled=false pyspark-shell"
@@ -47,8 +49,8 @@ def plain(value):
 
 # ------------------------------------------------------------------ the Spark side (helper process)
 
-def run_on_spark(sightings_parquet: Path, out: Path, work: Path) -> None:
-    """Seed, load the sightings, run the identity models twice; write every model's rows to `out`."""
+def run_on_spark(inputs: Path, out: Path, work: Path) -> None:
+    """Seed, load the inputs (one parquet file per model in INPUT_MODELS), run the identity models twice; write every model's rows to `out`."""
     from dbt.cli.main import dbtRunner
 
     runner = dbtRunner()
@@ -70,9 +72,10 @@ def run_on_spark(sightings_parquet: Path, out: Path, work: Path) -> None:
         node = nodes[f"model.customer_segments.{model}"]
         return f"{node['schema']}.{node['alias']}"
 
-    sightings = relation("int_identity_sightings")
-    spark.sql(f"create schema if not exists {sightings.split('.')[0]}")
-    spark.read.parquet(str(sightings_parquet)).write.saveAsTable(sightings)
+    for model in INPUT_MODELS:
+        table = relation(model)
+        spark.sql(f"create schema if not exists {table.split('.')[0]}")
+        spark.read.parquet(str(inputs / f"{model}.parquet")).write.saveAsTable(table)
 
     def snapshot() -> dict:
         tables = {}
@@ -148,12 +151,14 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
         path.unlink()
     run = space.dbt("build")
     assert run.returncode == 0, run.output[-5000:]
-    parquet = space.root / "int_identity_sightings.parquet"
-    space.query(f"copy int_identity_sightings to '{parquet}' (format parquet)")
+    inputs = space.root / "inputs"
+    inputs.mkdir()
+    for model in INPUT_MODELS:
+        space.query(f"copy {model} to '{inputs / (model + '.parquet')}' (format parquet)")
 
     work = space.root / "spark"
     out = work / "tables.json"
-    run_spark_helper("tests.python.test_identity_spark", [str(parquet), str(out), str(work)], work, SPARK_SCHEMA)
+    run_spark_helper("tests.python.test_identity_spark", [str(inputs), str(out), str(work)], work, SPARK_SCHEMA)
     spark = json.loads(out.read_text())
     return {"duckdb": duckdb_tables(space), "spark": spark["first"], "spark_again": spark["second"]}
 
