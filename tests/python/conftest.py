@@ -19,6 +19,12 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+# In a pytest-xdist worker (bin/test), __main__ has neither __spec__ nor __file__, which pyspark.sql.connect
+# (imported by great_expectations) takes for a doctest run and answers with sys.exit(0) mid-import.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "<pytest-xdist worker>"
+
 
 def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
@@ -120,3 +126,4 @@ def demo_200k(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 def read_manifest(truth: Path) -> dict:
     return json.loads((truth / "manifest.json").read_text())
+
