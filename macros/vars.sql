@@ -13,6 +13,10 @@
     {{ return([
         ('as_of', 'timestamp', none, none),
         ('min_valid_event_at', 'timestamp', none, none),
+        ('min_valid_record_at', 'timestamp', none, none),
+        ('max_order_amount', 'number', 0, none),
+        ('max_employee_count', 'number', 0, none),
+        ('max_annual_revenue', 'number', 0, none),
         ('max_clock_skew_hours', 'number', 0, none),
         ('double_fire_window_ms', 'int', 0, none),
         ('max_raw_line_bytes', 'int', 1024, 268435456),

@@ -48,6 +48,9 @@ checked as (
             when has_employee_count_text and (employee_count is null or employee_count < 0) then 'invalid_employee_count'
             when has_annual_revenue_text and (annual_revenue is null or annual_revenue < 0) then 'invalid_annual_revenue'
             when has_updated_at_text and updated_at is null then 'invalid_timestamp'
+            {{ customer_segments.amount_range_check('employee_count', 'max_employee_count', 'employee_count_out_of_range') }}
+            {{ customer_segments.amount_range_check('annual_revenue', 'max_annual_revenue', 'annual_revenue_out_of_range') }}
+            {{ customer_segments.timestamp_range_checks('updated_at') }}
         end as quarantine_reason
 
     from typed

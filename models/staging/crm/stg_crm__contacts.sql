@@ -44,6 +44,7 @@ checked as (
             when email is null then 'invalid_email'
             when email_status not in ('valid', 'bounced', 'unknown') then 'invalid_email_status'
             when has_updated_at_text and updated_at is null then 'invalid_timestamp'
+            {{ customer_segments.timestamp_range_checks('updated_at') }}
         end as quarantine_reason
 
     from typed

@@ -44,6 +44,7 @@ checked as (
                 or event_type not in ('delivered', 'open', 'click', 'bounce', 'unsubscribe', 'spam')
                 then 'invalid_event_type'
             when occurred_at is null then 'invalid_timestamp'
+            {{ customer_segments.timestamp_range_checks('occurred_at') }}
         end as quarantine_reason
 
     from typed

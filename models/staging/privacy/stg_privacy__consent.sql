@@ -45,6 +45,7 @@ checked as (
             when purpose is null or purpose not in ('analytics', 'marketing', 'personalization', 'data_sharing') then 'invalid_purpose'
             when is_granted is null then 'invalid_granted'
             when recorded_at is null then 'invalid_timestamp'
+            {{ customer_segments.timestamp_range_checks('recorded_at') }}
         end as quarantine_reason
 
     from typed

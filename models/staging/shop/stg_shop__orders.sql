@@ -45,8 +45,10 @@ checked as (
             when user_id is null and email is null then 'missing_identifier'
             when amount is null then 'invalid_amount'
             when amount < 0 then 'negative_amount'
+            {{ customer_segments.amount_range_check('amount', 'max_order_amount', 'amount_out_of_range') }}
             when status is null or status not in ('completed', 'refunded', 'cancelled') then 'invalid_status'
             when ordered_at is null then 'invalid_timestamp'
+            {{ customer_segments.timestamp_range_checks('ordered_at') }}
         end as quarantine_reason
 
     from typed
