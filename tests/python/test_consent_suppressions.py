@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,9 @@ VARS = f"{{as_of: '{AS_OF}'}}"
 SIGNAL_AT = "2026-10-31T10:00:00.000Z"
 EARLIER_AT = "2026-10-30T10:00:00.000Z"
 GRANT_AT = "2026-10-31T09:00:00.000Z"
+#: People one email segment gives to Planter.plant: 6 treated and 6 controls in batch 1, 3 and 3 in batch 2
+#: (the ads segment gives 2 + 2 more per batch for do-not-sell).
+PEOPLE_PER_EMAIL_SEGMENT = 18
 DEFAULT_SEVERITY = {"events_staleness_hours": "warn", "events_volume_change": "warn", "events_unknown_name_share": "warn",
                     "accounts_stale_firmographics_share": "warn", "crm_contacts_stale_share": "warn"}
 
@@ -207,9 +211,13 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict:
     build(baseline)
     before = memberships(baseline)
     segment_channels = channels(baseline)
-    email_segments = sorted(s for s, c in segment_channels.items() if "email" in c and s in {x for m in before.values() for x in m})
     ads_segment = next(s for s, c in segment_channels.items() if "ads" in c and any(s in m for m in before.values()))
     planter = Planter(baseline)
+    # email segments with members enough for every planted group and its controls (PEOPLE_PER_EMAIL_SEGMENT)
+    candidates = Counter(segment for segment, *_rest in planter.candidates)
+    email_segments = sorted(s for s, c in segment_channels.items()
+                            if "email" in c and candidates[s] >= PEOPLE_PER_EMAIL_SEGMENT + (8 if s == ads_segment else 0))
+    assert email_segments, f"no email segment has {PEOPLE_PER_EMAIL_SEGMENT} members to plant: {candidates}"
     planter.contact_rows = {
         contact: {"title": title or "", "account_id": account or ""}
         for contact, title, account in baseline.query("select contact_id, title, account_id from int_crm_contacts_deduplicated")
