@@ -69,7 +69,9 @@ QUERIES = {
     "identity_rejected_edges": ("select from_type, from_value, to_type, to_value, reason from identity_rejected_edges", False),
     # staging itself: the lines parsed file by file over two builds, and the verdicts made over all of them
     "base_segment__event_lines": ("select * from base_segment__event_lines", False),
-    "stg_segment__events": ("select * from stg_segment__events", False),
+    # (judged_at: when a line was judged, build metadata by design)
+    "stg_segment__events": ("select * exclude (judged_at) from stg_segment__events", False),
+    "int_events_deduplicated": ("select * exclude (judged_at) from int_events_deduplicated", False),
     "quarantined_rows": ("select source, raw, reason from quarantined_rows", False),
     "int_activity_daily": ("select * from int_activity_daily", False),
 }
@@ -246,3 +248,17 @@ def test_an_old_replay_judged_again_still_counts_its_copy_in_an_untouched_call(p
     expected = [("events/part-a.jsonl", None, None), ("events/replays.jsonl", None, "duplicate_message_id")]
     assert before == expected
     assert after == expected
+
+
+def test_the_usable_events_were_appended_to_not_rebuilt(pair):
+    """int_events_deduplicated is incremental: the second build deleted the rows of lines it judged again and
+    inserted the usable lines judged since (the equality above says the result is a full build's)."""
+    incremental, _, _ = pair
+    executed = next((incremental.root / "target" / "run").rglob("int_events_deduplicated.sql")).read_text().lower()
+    assert "insert into" in executed, "the second build replaced the table instead of appending to it"
+    second, usable = incremental.query(
+        "select (select count(*) from int_events_deduplicated where judged_at > first), "
+        "(select count(*) from stg_segment__events where judged_at > first and quarantine_reason is null "
+        "and duplicate_reason is null) "
+        "from (select min(judged_at) as first from stg_segment__events)")[0]
+    assert second == usable > 100  # the second load and the lines it judged again, each taken once

@@ -5,7 +5,16 @@
   instrumentation is visible, not lost; the data-quality gate bounds their share.
   Events older than the retention window (var retention_days before as_of) are
   not used; int_retention_ignored counts them.
+  Incremental on DuckDB: a build takes only the lines judged since the last
+  one (macros/incremental_events.sql); on Spark (no DELETE on Parquet tables)
+  it is a table, rebuilt every build.
 -#}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_events_judged_again(ref('stg_segment__events')) }}",
+) }}
 
 with
 
@@ -15,6 +24,14 @@ events as (
     where quarantine_reason is null
         and duplicate_reason is null
         and event_at >= {{ customer_segments.retention_cutoff() }}
+{%- if is_incremental() %}
+        -- judged since the last build, or back inside the retention window
+        and (
+            judged_at > {{ customer_segments.events_consumed_until(this) }}
+            or event_at < (select min(event_at) from {{ this }})
+            or not exists (select 1 from {{ this }})
+        )
+{%- endif %}
 
 ),
 
@@ -53,7 +70,9 @@ final as (
         events.received_at,
         events.sent_at,
         events.source_file,
-        events.line_number
+        events.source_file_version,
+        events.line_number,
+        events.judged_at
 
     from events
     left join name_map

@@ -23,6 +23,8 @@
   (no DELETE on Parquet tables) the model is a table, judged whole every build.
   One difference by design: a line without receivedAt and sentAt is judged
   `timestamp_in_future` against the start of the build that judged it.
+  `judged_at` says when a line was last judged, so int_events_deduplicated
+  can take exactly the lines judged since it last ran (macro judged_at_value).
 -#}
 
 {#-
@@ -251,7 +253,8 @@ final as (
         event_lines.received_at,
         event_lines.sent_at,
         verdicts.quarantine_reason,
-        verdicts.duplicate_reason
+        verdicts.duplicate_reason,
+        {{ customer_segments.judged_at_value() }} as judged_at
 
     from {{ lines }} as event_lines
     inner join verdicts

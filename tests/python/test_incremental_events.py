@@ -1,0 +1,65 @@
+"""int_events_deduplicated follows the judged lines incrementally (macros/incremental_events.sql).
+
+test_incremental_equivalence covers lines judged again (re-deliveries, refires, a rewritten and a deleted file)
+against a --full-refresh. This module covers what moves without a new line: the retention cutoff. One warehouse
+is built three times on the same raw files: with the default retention, with `retention_days` cut so most events
+fall out (rows must leave), and with the default again (rows must come back, though no line was judged again).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.python.conftest import Workspace
+
+AS_OF = "2026-10-31 23:59:59"
+SHORT_RETENTION_DAYS = 20
+
+EVENT_ROWS = "select * exclude (judged_at) from int_events_deduplicated"
+USABLE_IN_WINDOW = (
+    "select message_id from stg_segment__events where quarantine_reason is null and duplicate_reason is null "
+    "and event_at >= timestamp '{as_of}' - to_days({days})"
+)
+
+
+def build(space: Workspace, retention_days: int | None = None) -> None:
+    extra = f", retention_days: {retention_days}" if retention_days is not None else ""
+    # the usable events and what they read, with their tests: nothing downstream is needed here
+    run = space.dbt("build", "--select", "+int_events_deduplicated", "--indirect-selection", "cautious",
+                    "--vars", f"{{as_of: '{AS_OF}'{extra}}}")
+    assert run.returncode == 0, run.output[-5000:]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from customer_segments.generate import generate
+
+    space = Workspace(tmp_path_factory.mktemp("incremental_events"))
+    generate(space.raw, space.truth, events=3_000, seed=5, progress=False, end_date="2026-10-31")
+    seen: dict = {}
+    build(space)
+    seen["first_rows"] = sorted(space.query(EVENT_ROWS), key=repr)
+    seen["judged_stamps_first"] = space.query("select distinct judged_at from stg_segment__events")
+    build(space, retention_days=SHORT_RETENTION_DAYS)
+    seen["short_ids"] = {row[0] for row in space.query("select message_id from int_events_deduplicated")}
+    seen["short_expected"] = {row[0] for row in space.query(
+        USABLE_IN_WINDOW.format(as_of=AS_OF, days=SHORT_RETENTION_DAYS))}
+    build(space)
+    seen["again_rows"] = sorted(space.query(EVENT_ROWS), key=repr)
+    seen["judged_stamps_last"] = space.query("select distinct judged_at from stg_segment__events")
+    return seen
+
+
+def test_nothing_was_judged_again(builds):
+    """No line came or went, so staging judged nothing again: the rows below moved through the cutoff alone."""
+    assert len(builds["judged_stamps_first"]) == 1
+    assert builds["judged_stamps_last"] == builds["judged_stamps_first"]
+
+
+def test_a_shorter_retention_drops_the_older_events(builds):
+    assert 0 < len(builds["short_expected"]) < len(builds["first_rows"]) / 2, "the cut must drop most events"
+    assert builds["short_ids"] == builds["short_expected"]
+
+
+def test_the_longer_retention_brings_them_back(builds):
+    assert builds["again_rows"] == builds["first_rows"]
