@@ -180,7 +180,7 @@ def cmd_build(options: argparse.Namespace) -> int:
 def _build(options: argparse.Namespace) -> int:
     """dbt build, compaction after an erasure, publish, summary and report, under the build lock."""
     erased_before = compact.erasure_log_rows(duckdb_path())
-    code = run_dbt(["build", *options.dbt_args])
+    code = run_dbt(build_arguments(options))
     if compact.erasure_log_rows(duckdb_path()) > erased_before:
         # the purge deleted rows whose bytes stay in the file until it is rewritten
         print(_compact_line())
@@ -198,6 +198,17 @@ def _build(options: argparse.Namespace) -> int:
         )
     print(serving_line)
     return 0 if published else 1
+
+
+def build_arguments(options: argparse.Namespace) -> list[str]:
+    """The dbt build command line: the user's arguments, and no unit tests unless asked for (or the user chose
+    resource types themselves). dbt's own advice: unit tests test the code, so they belong to CI."""
+    arguments = ["build", *options.dbt_args]
+    chose_types = any(argument.split("=")[0] in ("--resource-type", "--resource-types", "--exclude-resource-type",
+                                                  "--exclude-resource-types") for argument in arguments)
+    if not options.unit_tests and not chose_types:
+        arguments += ["--exclude-resource-type", "unit_test"]
+    return arguments
 
 
 def _compact_line() -> str:
@@ -346,6 +357,11 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="generate demo data if needed, run dbt build, print a summary")
     build.add_argument("--events", type=int, default=200_000, help="demo events to generate (default 200000)")
     build.add_argument("--seed", type=int, default=42, help="demo data seed (default 42)")
+    build.add_argument(
+        "--unit-tests",
+        action="store_true",
+        help="also run the dbt unit tests (CI runs them; a scheduled build skips them: they test the code, not the data)",
+    )
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt build, after --")
     build.set_defaults(handler=cmd_build)
     summary = commands.add_parser("summary", help="print the summary of the last build")
@@ -386,10 +402,15 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     options = parser().parse_args(argv)
     if getattr(options, "dbt_args", None) and options.dbt_args[0] == "--":
         options.dbt_args = options.dbt_args[1:]
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_arguments(argv)
     try:
         return options.handler(options)
     except UsageError as problem:
