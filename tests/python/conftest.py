@@ -44,6 +44,9 @@ class Workspace:
     """A raw-data folder, a warehouse file and private dbt target/log folders."""
 
     root: Path
+    #: run dbt's unit tests in builds; they test model logic on fixed rows, not the data, so the shared demo
+    #: build runs them and the other workspaces leave them out (about 10 s per build)
+    unit_tests: bool = False
     raw: Path = field(init=False)
     truth: Path = field(init=False)
     database: Path = field(init=False)
@@ -63,6 +66,10 @@ class Workspace:
             DBT_PROFILES_DIR=str(REPO_ROOT),
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
+        if self.unit_tests:
+            env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
+        else:
+            env["DBT_EXCLUDE_RESOURCE_TYPES"] = "unit_test"
         return env
 
     def dbt(self, *args: str) -> DbtRun:
@@ -102,7 +109,7 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     """One full `dbt build` on generated data with every injected fault (session-wide: it is the slow part)."""
     from customer_segments.generate import generate
 
-    space = Workspace(tmp_path_factory.mktemp("demo"))
+    space = Workspace(tmp_path_factory.mktemp("demo"), unit_tests=True)
     manifest = generate(space.raw, space.truth, events=20_000, seed=7, progress=False)
     # no erasure requests in the shared build: its tests compare staging and aggregates with the generator's
     # counts, which an end-of-build purge would change; erasure has its own builds (test_privacy_erasure.py)
@@ -138,7 +145,21 @@ SLOW_MODULES = (
 )
 
 
+#: Session fixtures that are slow to build: the modules using one share a worker (bin/test's --dist loadgroup),
+#: so each is built once per run, not once per worker.
+SHARED_BUILDS = ("demo_200k", "demo_build")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the xdist_group marks into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow modules first (a stable sort: the order within a module is kept)."""
+    """Run the slow modules first (a stable sort: the order within a module is kept); one worker group per
+    module, or per shared session build for the modules that use one."""
     rank = {name: position for position, name in enumerate(SLOW_MODULES)}
     items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(SLOW_MODULES)))
+    fixtures_by_module: dict[str, set[str]] = {}
+    for item in items:
+        fixtures_by_module.setdefault(item.module.__name__, set()).update(getattr(item, "fixturenames", ()))
+    for item in items:
+        used = fixtures_by_module[item.module.__name__]
+        group = next((name for name in SHARED_BUILDS if name in used), item.module.__name__)
+        item.add_marker(pytest.mark.xdist_group(group))
