@@ -12,7 +12,10 @@
 3. Append 1% new events (a second generated world, its events files only, with
    the same end date) and time (c) `dbt build` on the database of the last full
    build: the incremental build.
-4. Print medians, events per second and the issue's ratios: full / reference
+   Both builds are the one `segments build` runs on a schedule (no dbt unit
+   tests: cli.build_arguments).
+4. Print medians, events per second, the ten slowest nodes of the last full and
+   of the incremental build (dbt's run_results.json), and the issue's ratios: full / reference
    (target <= 6 at 10M events), incremental / full (target <= 0.10), peak
    memory (target < 6 GB). Only ratios measured in this run mean anything;
    absolute times move with the machine.
@@ -28,12 +31,28 @@ import sys
 import tempfile
 from pathlib import Path
 
+from customer_segments import cli
 from customer_segments.bench.identity import BenchError, Measured, UsageError, Workspace, measure
 
 DEFAULT_EVENTS = 1_000_000
 FULL_TARGET = 6.0
 INCREMENTAL_TARGET = 0.10
 MEMORY_TARGET_BYTES = 6 * 1024**3
+#: the dbt command of a scheduled `segments build`
+SCHEDULED_BUILD = cli.build_arguments(cli.parse_arguments(["build"]))
+SLOWEST = 10
+
+
+def slowest_nodes(space: Workspace, count: int = SLOWEST) -> list[list]:
+    """The `count` slowest nodes of the last dbt invocation in `space`: [name, seconds], slowest first."""
+    results = json.loads((space.target / "run_results.json").read_text())["results"]
+    timed = []
+    for result in results:
+        kind, _, name = result["unique_id"].split(".", 2)
+        if kind == "test":
+            name = name.rsplit(".", 1)[0]  # a generic test's id ends in a hash
+        timed.append([f"{kind} {name}", round(result["execution_time"], 2)])
+    return sorted(timed, key=lambda row: -row[1])[:count]
 
 
 def _progress(message: str) -> None:
@@ -91,13 +110,14 @@ def run(events: int, runs: int, seed: int, workdir: Path) -> dict:
         shutil.rmtree(space.raw)
         space.raw.symlink_to(data.raw, target_is_directory=True)
         _progress(f"run {index + 1}/{runs}: full dbt build")
-        fulls.append(space.dbt("build", progress=lambda step: _progress(f"run {index + 1}/{runs}: full dbt build: {step}")))
+        fulls.append(space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"run {index + 1}/{runs}: full dbt build: {step}")))
+    full_slowest = slowest_nodes(space)
 
     increment = max(1, events // 100)
     _progress(f"appending {increment:,} new events (1%)")
     added = append_increment(data, increment, seed + 1, str(end_date)[:10])
     _progress("incremental dbt build on the last full build's database")
-    incremental = space.dbt("build", progress=lambda step: _progress(f"incremental dbt build: {step}"))
+    incremental = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"incremental dbt build: {step}"))
 
     reference_wall = _median([m.wall_seconds for m in references])
     full_wall = _median([m.wall_seconds for m in fulls])
@@ -112,6 +132,7 @@ def run(events: int, runs: int, seed: int, workdir: Path) -> dict:
         "full": {"wall_seconds": full_wall, "peak_rss_bytes": max(m.peak_rss_bytes for m in fulls),
                  "runs": [m.__dict__ for m in fulls]},
         "incremental": {"wall_seconds": incremental.wall_seconds, "peak_rss_bytes": incremental.peak_rss_bytes},
+        "slowest": {"full": full_slowest, "incremental": slowest_nodes(space)},
         "full_over_reference": full_wall / reference_wall,
         "incremental_over_full": incremental.wall_seconds / full_wall,
         "peak_rss_bytes": peak,
@@ -133,6 +154,9 @@ def render(result: dict) -> str:
            f"{'step':<28}{'wall s':>9}{'peak GiB':>10}{'events/s':>12}"]
     for name, wall, peak, lines in rows:
         out.append(f"{name:<28}{wall:>9.1f}{peak / gib:>10.2f}{lines / wall:>12,.0f}")
+    for build, nodes in result.get("slowest", {}).items():
+        out.append(f"slowest nodes of the {build} build (s; two run at a time):")
+        out.extend(f"  {seconds:>8.1f}  {name}" for name, seconds in nodes)
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"

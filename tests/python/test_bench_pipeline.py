@@ -40,8 +40,10 @@ def test_render_reports_the_targets_honestly():
         "full": {"wall_seconds": 10.0, "peak_rss_bytes": 2 * 1024**3},
         "incremental": {"wall_seconds": 3.0, "peak_rss_bytes": 1024**3},
         "full_over_reference": 5.0, "incremental_over_full": 0.3, "peak_rss_bytes": 2 * 1024**3,
+        "slowest": {"full": [["model people", 4.0], ["test unique_people_person_id", 0.5]], "incremental": []},
     }
     text = pipeline.render(result)
+    assert "slowest nodes of the full build" in text and "     4.0  model people" in text
     assert "full / reference        = 5.00x" in text and "met)" in text
     assert "incremental / full      = 0.30 (target <= 0.1: NOT met)" in text
     assert "peak memory             = 2.00 GiB (target < 6 GB: met)" in text
@@ -61,3 +63,19 @@ def test_dbt_progress_reads_the_last_node_of_the_current_run(tmp_path):
                      "17:01:07  27 of 423 PASS not_null_people_person_id ........ [PASS in 0.1s]\n"
                      "17:01:07  Concurrency: 2 threads\n")
     assert dbt_progress(log, offset) == "node 27 of 423"
+
+
+def test_slowest_nodes_names_each_node_once_slowest_first(tmp_path):
+    space = Workspace(tmp_path / "space")
+    space.target.mkdir(parents=True, exist_ok=True)
+    results = [
+        {"unique_id": "model.customer_segments.people", "execution_time": 1.5},
+        {"unique_id": "test.customer_segments.unique_people_person_id.5a1b2c3d4e", "execution_time": 3.0},
+        {"unique_id": "unit_test.customer_segments.people.people_keeps_one_row", "execution_time": 0.2},
+    ]
+    (space.target / "run_results.json").write_text(json.dumps({"results": results}))
+    assert pipeline.slowest_nodes(space, count=2) == [["test unique_people_person_id", 3.0], ["model people", 1.5]]
+
+
+def test_the_benchmark_times_the_scheduled_build():
+    assert pipeline.SCHEDULED_BUILD == ["build", "--exclude-resource-type", "unit_test"]
