@@ -145,21 +145,35 @@ SLOW_MODULES = (
 )
 
 
-#: Session fixtures that are slow to build: the modules using one share a worker (bin/test's --dist loadgroup),
-#: so each is built once per run, not once per worker.
-SHARED_BUILDS = ("demo_200k", "demo_build")
+#: The modules that use a slow session build, by build: bin/test's scheduler keeps each set on one worker, so the
+#: build is made once per run, not once per worker (test_suite_layout checks these sets against the fixtures used).
+SHARED_BUILDS = {
+    "demo_200k": ("test_identity_graph", "test_scores_personas"),
+    "demo_build": (
+        "test_access_export", "test_build_audit", "test_privacy_retention_pseudonymization", "test_report",
+        "test_segment_suggestions", "test_sensitive_attributes", "test_serving", "test_staging_ground_truth",
+    ),
+}
+_WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the xdist_group marks into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow modules first (a stable sort: the order within a module is kept); one worker group per
-    module, or per shared session build for the modules that use one."""
+    """Run the slow modules first (a stable sort: the order within a module is kept)."""
     rank = {name: position for position, name in enumerate(SLOW_MODULES)}
     items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(SLOW_MODULES)))
-    fixtures_by_module: dict[str, set[str]] = {}
-    for item in items:
-        fixtures_by_module.setdefault(item.module.__name__, set()).update(getattr(item, "fixturenames", ()))
-    for item in items:
-        used = fixtures_by_module[item.module.__name__]
-        group = next((name for name in SHARED_BUILDS if name in used), item.module.__name__)
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: absent under -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadfile, with the modules of one shared build as one unit (xdist's own loadgroup cannot be used:
+    pytest-xdist 3.8 marks groups in Item._nodeid, which pytest 9 no longer reads)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return _WORKER_GROUP.get(Path(path).stem, path)
+
+    return SharedBuildScheduling(config, log)

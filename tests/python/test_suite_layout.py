@@ -1,0 +1,36 @@
+"""bin/test's worker layout: conftest.SHARED_BUILDS names exactly the modules that use each shared session build.
+
+A module missing from the list still passes, but it builds the shared warehouse again on another worker
+(minutes of CI time); a module listed but no longer using the build ties its worker to the group for nothing.
+Read from the test files' source (any function taking the fixture as an argument: a test or a fixture), so
+the check does not depend on which tests a run selects.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.python.conftest import SHARED_BUILDS
+
+TESTS = Path(__file__).resolve().parent
+
+
+def modules_using(fixture: str) -> set[str]:
+    using = set()
+    for path in sorted(TESTS.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if fixture in {argument.arg for argument in node.args.args + node.args.kwonlyargs}:
+                    using.add(path.stem)
+    return using
+
+
+def test_each_shared_build_lists_the_modules_that_use_it():
+    for fixture, modules in SHARED_BUILDS.items():
+        assert set(modules) == modules_using(fixture), f"conftest.SHARED_BUILDS[{fixture!r}]"
+
+
+def test_a_module_belongs_to_one_shared_build_at_most():
+    listed = [module for modules in SHARED_BUILDS.values() for module in modules]
+    assert len(listed) == len(set(listed))
