@@ -147,6 +147,10 @@ class Workspace:
         )
         return env
 
+    def node_results(self) -> list[dict]:
+        """The per-node results of the last dbt invocation here (target/run_results.json)."""
+        return json.loads((self.target / "run_results.json").read_text())["results"]
+
     def dbt(self, *args: str, progress: Callable[[str], None] | None = None) -> Measured:
         log = self.logs / "dbt-output.txt"
         command = [_dbt_executable(), *args, "--target-path", str(self.target), "--log-path", str(self.logs)]
@@ -196,7 +200,7 @@ def run_graph_models(space: Workspace) -> dict:
     """One timed `dbt run` of exactly the graph models."""
     fingerprint = sql_fingerprint()
     done = space.dbt("run", "--select", *GRAPH_MODELS)
-    results = json.loads((space.target / "run_results.json").read_text())["results"]
+    results = space.node_results()
     # models only: the project's on-run-start/on-run-end hooks (erasure) are operations, not graph models
     per_model = {
         result["unique_id"].rsplit(".", 1)[-1]: float(result["execution_time"])

@@ -45,9 +45,8 @@ SLOWEST = 10
 
 def slowest_nodes(space: Workspace, count: int = SLOWEST) -> list[list]:
     """The `count` slowest nodes of the last dbt invocation in `space`: [name, seconds], slowest first."""
-    results = json.loads((space.target / "run_results.json").read_text())["results"]
     timed = []
-    for result in results:
+    for result in space.node_results():
         kind, _, name = result["unique_id"].split(".", 2)
         if kind == "test":
             name = name.rsplit(".", 1)[0]  # a generic test's id ends in a hash
