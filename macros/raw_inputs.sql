@@ -32,19 +32,9 @@
 
 {#-
   Files under raw_path matching `pattern` (e.g. 'orders.*', or 'events/**/*' for
-  every file under events/ at any depth), sorted. Hidden files and folders
-  (name starting with `.` or `_`, as Spark and Hadoop tools skip them) are not
-  listed.
--#}
-{% macro list_raw_files(pattern) -%}
-    {%- set files = [] -%}
-    {%- for path, version in customer_segments.raw_file_versions(pattern) -%}{%- do files.append(path) -%}{%- endfor -%}
-    {{ return(files) }}
-{%- endmacro %}
-
-
-{#-
-  The same files as [path, version] pairs, sorted by path. The version is
+  every file under events/ at any depth) as [path, version] pairs, sorted by
+  path. Hidden files and folders (name starting with `.` or `_`, as Spark and
+  Hadoop tools skip them) are not listed. The version is
   '<size in bytes>:<modification time in epoch seconds>': what incremental
   staging compares to notice a file that was rewritten in place (as rsync and
   make do; the content is never read for it).
@@ -419,13 +409,22 @@
   (cut to var max_raw_line_bytes), its fields null.
   A missing file means "none of those" (an empty relation); a file without a
   required column stops the build with an error naming the file.
+  `judged_with` is the row's file version and the staging rules' fingerprint
+  (macros/incremental_flat_inputs.sql). kept_when_unchanged: in an incremental
+  run of the calling model, no rows at all when its table was judged from
+  these very files with these rules (flat_input_unchanged).
 -#}
-{% macro raw_table_rows(name, required_columns, optional_columns=[]) -%}
-    {%- set files = customer_segments.list_raw_files(name ~ '.*') -%}
-    {{ return(adapter.dispatch('raw_table_rows', 'customer_segments')(files, required_columns, optional_columns)) }}
+{% macro raw_table_rows(name, required_columns, optional_columns=[], kept_when_unchanged=false) -%}
+    {%- set judged_with = customer_segments.flat_input_files(name) -%}
+    {%- if kept_when_unchanged and customer_segments.flat_input_unchanged(judged_with) -%}
+        {%- set judged_with = {} -%}
+    {%- endif -%}
+    {{ return(adapter.dispatch('raw_table_rows', 'customer_segments')(judged_with, required_columns, optional_columns)) }}
 {%- endmacro %}
 
-{% macro default__raw_table_rows(files, required_columns, optional_columns) -%}
+{#- `judged_with`: {path: judged_with} of the files to read. -#}
+{% macro default__raw_table_rows(judged_with, required_columns, optional_columns) -%}
+    {%- set files = judged_with.keys() | sort -%}
     {%- set columns = required_columns + optional_columns -%}
     {%- set selects = [] -%}
     {%- for file in files -%}
@@ -443,7 +442,7 @@
                     ~ (" (optional: " ~ optional_columns | join(', ') ~ ")" if optional_columns else "")
                     ~ ". See CONTRACT.md, Inputs.") }}
             {%- endif -%}
-            {%- do selects.append(customer_segments.raw_file_select(file, present, columns)) -%}
+            {%- do selects.append(customer_segments.raw_file_select(file, present, columns, judged_with[file])) -%}
         {%- else -%}
             {%- do log("customer_segments: input file '" ~ file ~ "' is empty; read as no rows.", info=true) -%}
         {%- endif -%}
@@ -451,6 +450,7 @@
     {%- if selects | length == 0 %}
     select
         cast(null as {{ dbt.type_string() }}) as source_file,
+        cast(null as {{ dbt.type_string() }}) as judged_with,
         cast(null as bigint) as line_number,
         cast(null as bigint) as line_count,
         {%- for column in columns %}
@@ -490,13 +490,14 @@
 
 
 {#- One file's rows: source_file, line_number, the `columns` as text (null when not `present`), _extra_fields. -#}
-{% macro raw_file_select(file, present, columns) -%}
-    {{ return(adapter.dispatch('raw_file_select', 'customer_segments')(file, present, columns)) }}
+{% macro raw_file_select(file, present, columns, judged_with) -%}
+    {{ return(adapter.dispatch('raw_file_select', 'customer_segments')(file, present, columns, judged_with)) }}
 {%- endmacro %}
 
-{% macro default__raw_file_select(file, present, columns) -%}
+{% macro default__raw_file_select(file, present, columns, judged_with) -%}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {{ customer_segments.sql_string(judged_with) }} as judged_with,
         {%- if file.endswith('.parquet') %}
         file_row_number + 1 as line_number,
         cast(1 as bigint) as line_count,
@@ -525,8 +526,8 @@
 
 
 {#- Spark: the same checks and columns as DuckDB (default__raw_table_rows), with Spark's readers below. -#}
-{% macro spark__raw_table_rows(files, required_columns, optional_columns) -%}
-    {{ return(customer_segments.default__raw_table_rows(files, required_columns, optional_columns)) }}
+{% macro spark__raw_table_rows(judged_with, required_columns, optional_columns) -%}
+    {{ return(customer_segments.default__raw_table_rows(judged_with, required_columns, optional_columns)) }}
 {%- endmacro %}
 
 {% macro spark__raw_file_columns(file) -%}
@@ -558,9 +559,10 @@
   numbers are DuckDB's. Fields spanning lines are not supported here (on DuckDB
   they are): each line is a row.
 -#}
-{% macro spark__raw_file_select(file, present, columns) -%}
+{% macro spark__raw_file_select(file, present, columns, judged_with) -%}
     select
         {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
+        {{ customer_segments.sql_string(judged_with) }} as judged_with,
         {%- if file.endswith('.parquet') %}
         _metadata.row_index + 1 as line_number,
         cast(1 as bigint) as line_count,

@@ -1,13 +1,22 @@
 {#- One row per raw CRM account row: typed, with its quarantine or duplicate verdict.
     Several rows for one account_id are versions of it: the latest updated_at wins. -#}
 
+{#- Incremental on DuckDB: an unchanged accounts input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_flat_input_if_changed('accounts') }}",
+) }}
+
+
 {%- set columns = ['account_id', 'name', 'domain', 'industry', 'employee_count', 'annual_revenue', 'country', 'updated_at'] %}
 
 with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('accounts', ['account_id', 'domain'], ['name', 'industry', 'employee_count', 'annual_revenue', 'country', 'updated_at']) }}
+    {{ customer_segments.raw_table_rows('accounts', ['account_id', 'domain'], ['name', 'industry', 'employee_count', 'annual_revenue', 'country', 'updated_at'], kept_when_unchanged=true) }}
 
 ),
 
@@ -15,6 +24,7 @@ typed as (
 
     select
         source_file,
+        judged_with,
         line_number,
         -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
         coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
@@ -74,6 +84,7 @@ final as (
 
     select
         source_file,
+        judged_with,
         line_number,
         line_count,
         raw_row,

@@ -1,13 +1,22 @@
 {#- One row per raw CRM contact row: typed, with its quarantine or duplicate verdict.
     Several rows for one contact_id are versions of it: the latest updated_at wins. -#}
 
+{#- Incremental on DuckDB: an unchanged crm_contacts input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_flat_input_if_changed('crm_contacts') }}",
+) }}
+
+
 {%- set columns = ['contact_id', 'email', 'title', 'account_id', 'email_status', 'updated_at'] %}
 
 with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('crm_contacts', ['contact_id', 'email'], ['title', 'account_id', 'email_status', 'updated_at']) }}
+    {{ customer_segments.raw_table_rows('crm_contacts', ['contact_id', 'email'], ['title', 'account_id', 'email_status', 'updated_at'], kept_when_unchanged=true) }}
 
 ),
 
@@ -15,6 +24,7 @@ typed as (
 
     select
         source_file,
+        judged_with,
         line_number,
         -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
         coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
@@ -68,6 +78,7 @@ final as (
 
     select
         source_file,
+        judged_with,
         line_number,
         line_count,
         raw_row,

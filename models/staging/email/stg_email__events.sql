@@ -1,12 +1,21 @@
 {#- One row per raw email event row (ESP export): typed, with its quarantine or duplicate verdict. -#}
 
+{#- Incremental on DuckDB: an unchanged email_events input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_flat_input_if_changed('email_events') }}",
+) }}
+
+
 {%- set columns = ['email_event_id', 'email', 'campaign_id', 'event_type', 'occurred_at', 'url'] %}
 
 with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('email_events', ['email_event_id', 'email', 'event_type', 'occurred_at'], ['campaign_id', 'url']) }}
+    {{ customer_segments.raw_table_rows('email_events', ['email_event_id', 'email', 'event_type', 'occurred_at'], ['campaign_id', 'url'], kept_when_unchanged=true) }}
 
 ),
 
@@ -14,6 +23,7 @@ typed as (
 
     select
         source_file,
+        judged_with,
         line_number,
         -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
         coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
@@ -68,6 +78,7 @@ final as (
 
     select
         source_file,
+        judged_with,
         line_number,
         line_count,
         raw_row,

@@ -1,12 +1,21 @@
 {#- One row per raw consent record: typed, with its quarantine or duplicate verdict. -#}
 
+{#- Incremental on DuckDB: an unchanged consent input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_flat_input_if_changed('consent') }}",
+) }}
+
+
 {%- set columns = ['subject_type', 'subject_value', 'purpose', 'granted', 'recorded_at'] %}
 
 with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('consent', columns) }}
+    {{ customer_segments.raw_table_rows('consent', columns, kept_when_unchanged=true) }}
 
 ),
 
@@ -14,6 +23,7 @@ typed as (
 
     select
         source_file,
+        judged_with,
         line_number,
         -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
         coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
@@ -69,6 +79,7 @@ final as (
 
     select
         source_file,
+        judged_with,
         line_number,
         line_count,
         raw_row,

@@ -1,12 +1,21 @@
 {#- One row per raw order row: typed, with its quarantine or duplicate verdict. -#}
 
+{#- Incremental on DuckDB: an unchanged orders input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_flat_input_if_changed('orders') }}",
+) }}
+
+
 {%- set columns = ['order_id', 'user_id', 'email', 'amount', 'currency', 'ordered_at', 'status'] %}
 
 with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('orders', ['order_id', 'amount', 'ordered_at', 'status'], ['user_id', 'email', 'currency']) }}
+    {{ customer_segments.raw_table_rows('orders', ['order_id', 'amount', 'ordered_at', 'status'], ['user_id', 'email', 'currency'], kept_when_unchanged=true) }}
 
 ),
 
@@ -14,6 +23,7 @@ typed as (
 
     select
         source_file,
+        judged_with,
         line_number,
         -- a record the reader could not split into fields (raw_table_rows: _read_error) keeps its text
         coalesce(_raw_text, {{ customer_segments.row_as_json(columns) }}) as raw_row,
@@ -72,6 +82,7 @@ final as (
 
     select
         source_file,
+        judged_with,
         line_number,
         line_count,
         raw_row,

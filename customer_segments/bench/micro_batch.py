@@ -1,0 +1,215 @@
+"""Micro-batch benchmark: does the cost of a build follow the change or the history?
+
+    python -m customer_segments.bench.micro_batch [--sizes 100000,2000000] [--batch 10000]
+                                                  [--seed S] [--workdir DIR] [--keep] [--json PATH]
+
+For each history size (default 100k and 2M events):
+1. generate that history and run a full scheduled build on it (untimed: setup);
+2. append one micro-batch of about `--batch` events dated the day after the
+   history ends, so `as_of` moves by a day: half of them known users coming back
+   (lines of the history replayed under their own ids with new message ids),
+   half new visitors (the same kind of lines under new anonymous ids, without
+   user ids or traits);
+3. time the scheduled incremental build (`segments build`'s dbt command) of it.
+
+Prints both times, the ten slowest nodes of each micro-batch build, and the
+issue's ratios: micro-batch on the largest history / on the smallest (target
+<= 1.5: cost follows change, not history) and the largest's micro-batch build
+(target <= 60 s on the 2-core machine). Only ratios measured in one run mean
+anything; the 60 s target is the issue's, on its machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from customer_segments.bench.identity import BenchError, UsageError, Workspace
+from customer_segments.bench.pipeline import SCHEDULED_BUILD, generate, slowest_nodes
+
+DEFAULT_SIZES = (100_000, 2_000_000)
+DEFAULT_BATCH = 10_000
+RATIO_TARGET = 1.5
+SECONDS_TARGET = 60.0
+#: message types a new visitor's replayed line may keep: an alias or identify would carry the old person's ids
+NEW_VISITOR_TYPES = {"track", "page", "screen"}
+
+
+def _progress(message: str) -> None:
+    print(f"[bench-micro-batch] {message}", file=sys.stderr, flush=True)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _history_sample(events_dir: Path, wanted: int, rng: random.Random) -> list[str]:
+    """About `wanted` random lines of the history's event files (one pass to count, one to pick)."""
+    paths = sorted(events_dir.glob("*.jsonl"))
+    total = 0
+    for path in paths:
+        with path.open("rb") as handle:
+            total += sum(1 for _ in handle)
+    share = min(1.0, wanted / total) if total else 0.0
+    picked = []
+    for path in paths:
+        with path.open("rb") as handle:
+            picked.extend(line.decode("utf-8", "replace") for line in handle if rng.random() < share)
+    return picked
+
+
+def micro_batch(events_dir: Path, events: int, seed: int, day: str) -> int:
+    """Write about `events` new event lines dated `day` (YYYY-MM-DD) to one new file in `events_dir`; return the count.
+
+    Replays random valid lines of the history: half under their own ids (known users returning),
+    half as track/page/screen calls of new visitors (a new anonymousId, no userId, no traits).
+    """
+    rng = random.Random(seed)
+    history = _history_sample(events_dir, events * 4, rng)
+    if not history:
+        raise BenchError(f"no event lines in {events_dir} to replay")
+    start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    visitors: list[str] = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(max(1, events // 20))]
+    written: list[str] = []
+    attempts = 0
+    while len(written) < events and attempts < events * 20:
+        attempts += 1
+        try:
+            message = json.loads(history[rng.randrange(len(history))])
+        except ValueError:
+            continue  # a planted malformed line: the batch replays valid calls only
+        if not isinstance(message, dict) or not (message.get("anonymousId") or message.get("userId")):
+            continue
+        if len(written) % 2 == 1:  # a new visitor
+            if message.get("type") not in NEW_VISITOR_TYPES:
+                continue
+            message.pop("userId", None)
+            message.pop("traits", None)
+            if isinstance(message.get("context"), dict):
+                message["context"].pop("traits", None)
+            message["anonymousId"] = visitors[rng.randrange(len(visitors))]
+        moment = start + timedelta(seconds=rng.uniform(0, 20 * 3600))
+        message["messageId"] = str(uuid.UUID(int=rng.getrandbits(128)))
+        message["timestamp"] = _stamp(moment)
+        message["sentAt"] = _stamp(moment + timedelta(milliseconds=150))
+        message["receivedAt"] = _stamp(moment + timedelta(milliseconds=400))
+        message.pop("originalTimestamp", None)
+        written.append(json.dumps(message, separators=(",", ":")))
+    target = events_dir / f"micro-batch-{seed}-{day}.jsonl"
+    target.write_text("\n".join(written) + "\n")
+    return len(written)
+
+
+def _next_day(manifest: dict) -> str:
+    end = datetime.fromisoformat(str(manifest["end_date"]).replace("Z", "+00:00"))
+    return (end + timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def run(sizes: list[int], batch: int, seed: int, workdir: Path) -> dict:
+    results = []
+    for size in sizes:
+        space = Workspace(workdir / f"history-{size}")
+        _progress(f"{size:,} events: generating the history")
+        manifest = generate(space, size, seed)
+        _progress(f"{size:,} events: full dbt build (setup, untimed)")
+        full = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{size:,}: full build: {step}"))
+        day = _next_day(manifest)
+        added = micro_batch(space.raw / "events", batch, seed + 1, day)
+        _progress(f"{size:,} events: timed incremental build of {added:,} new events dated {day}")
+        timed = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{size:,}: micro-batch build: {step}"))
+        results.append({
+            "history_events": size,
+            "batch_lines": added,
+            "batch_day": day,
+            "full_seconds": full.wall_seconds,
+            "micro_batch_seconds": timed.wall_seconds,
+            "peak_rss_bytes": max(full.peak_rss_bytes, timed.peak_rss_bytes),
+            "slowest": slowest_nodes(space),
+        })
+        shutil.rmtree(space.root / "warehouse", ignore_errors=True)  # the largest history's file is GBs
+    smallest, largest = results[0], results[-1]
+    return {
+        "sizes": results,
+        "ratio": largest["micro_batch_seconds"] / smallest["micro_batch_seconds"],
+        "largest_seconds": largest["micro_batch_seconds"],
+        "targets": {"ratio": RATIO_TARGET, "largest_seconds": SECONDS_TARGET},
+    }
+
+
+def render(result: dict) -> str:
+    gib = 1024**3
+    out = ["Micro-batch benchmark: the same size of batch on histories of different sizes",
+           f"{'history events':>15}{'batch lines':>13}{'full s':>9}{'micro-batch s':>15}{'of full':>9}{'peak GiB':>10}"]
+    for row in result["sizes"]:
+        out.append(f"{row['history_events']:>15,}{row['batch_lines']:>13,}{row['full_seconds']:>9.1f}"
+                   f"{row['micro_batch_seconds']:>15.1f}{row['micro_batch_seconds'] / row['full_seconds']:>9.2f}"
+                   f"{row['peak_rss_bytes'] / gib:>10.2f}")
+    for row in result["sizes"]:
+        out.append(f"slowest nodes of the micro-batch build on {row['history_events']:,} events (s; two run at a time):")
+        out.extend(f"  {seconds:>8.1f}  {name}" for name, seconds in row["slowest"])
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    largest, smallest = result["sizes"][-1], result["sizes"][0]
+    out.append(f"micro-batch on {largest['history_events']:,} / on {smallest['history_events']:,} = {result['ratio']:.2f} "
+               f"(target <= {RATIO_TARGET:g}: {verdict(result['ratio'] <= RATIO_TARGET)})")
+    out.append(f"micro-batch on {largest['history_events']:,} = {result['largest_seconds']:.1f} s "
+               f"(target <= {SECONDS_TARGET:g} s on the 2-core machine: {verdict(result['largest_seconds'] <= SECONDS_TARGET)})")
+    return "\n".join(out)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(f"--sizes takes event counts separated by commas, got {text!r}") from problem
+    if len(sizes) < 2 or sizes != sorted(sizes) or sizes[0] < 10_000:
+        raise argparse.ArgumentTypeError(f"--sizes needs two or more increasing counts of at least 10000, got {text!r}")
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/bench --micro-batch", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
+                        help="history sizes in events, increasing, comma-separated (default 100000,2000000)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="events in the micro-batch (default 10000)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--json", help="also write the results as JSON to this file")
+    options = parser.parse_args(argv)
+    if options.batch < 100:
+        print("bench: --batch must be at least 100", file=sys.stderr)
+        return 2
+    workdir = Path(options.workdir) if options.workdir else Path(tempfile.mkdtemp(prefix="bench-micro-batch-"))
+    if workdir.exists() and any(workdir.iterdir()):
+        print(f"bench: {workdir} is not empty; give a new or empty --workdir", file=sys.stderr)
+        return 2
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run(options.sizes, options.batch, options.seed, workdir)
+    except UsageError as problem:
+        print(f"bench: {problem}", file=sys.stderr)
+        return 2
+    except BenchError as problem:
+        print(f"bench: {problem}", file=sys.stderr)
+        return 1
+    finally:
+        if not options.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(render(result))
+    if options.json:
+        Path(options.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
