@@ -74,6 +74,8 @@ QUERIES = {
     "int_events_deduplicated": ("select * exclude (judged_at) from int_events_deduplicated", False),
     "quarantined_rows": ("select source, raw, reason from quarantined_rows", False),
     "int_activity_daily": ("select * from int_activity_daily", False),
+    # attribution: appended to, and attributed again where the graph changed (judged_at: build metadata)
+    "int_events_attributed": ("select * exclude (judged_at) from int_events_attributed", True),
 }
 
 
@@ -103,6 +105,32 @@ def plain_track(lines: list[str], faults_csv) -> dict:
     raise AssertionError("no plain track call in the generated lines")
 
 
+MERGED_VISITOR = "anon-merged-visitor-0001"
+SPLIT_VISITOR = "anon-split-visitor-0001"
+
+
+def visitor_call(template: dict, anonymous_id: str, number: int) -> dict:
+    """A page call of an anonymous visitor (no user id, no device), dated before the lookback window."""
+    stamp = f"2026-10-20T0{number}:00:00.000Z"
+    call = {key: value for key, value in template.items() if key not in ("userId", "sentAt", "event", "properties")}
+    call.update(type="page", name="Pricing", properties={}, anonymousId=anonymous_id,
+                messageId=f"{anonymous_id}-{number}", timestamp=stamp, receivedAt=stamp,
+                context={key: value for key, value in (template.get("context") or {}).items() if key != "device"})
+    return call
+
+
+def identify_call(user_id: str, anonymous_id: str, stamp: str) -> dict:
+    return {"type": "identify", "userId": user_id, "anonymousId": anonymous_id, "traits": {},
+            "messageId": f"identify-{anonymous_id}", "timestamp": stamp, "receivedAt": stamp}
+
+
+def people_of(space: Workspace, anonymous_id: str, user_id: str) -> tuple[set, set]:
+    """The persons the visitor's events and the user's events are attributed to."""
+    def persons(column: str, value: str) -> set:
+        return {row[0] for row in space.query(f"select distinct person_id from int_events_attributed where {column} = ?", [value])}
+    return persons("anonymous_id", anonymous_id) - {None}, persons("user_id", user_id) - {None}
+
+
 def replay_verdicts(space: Workspace, message_id: str) -> list[tuple]:
     return space.query(
         "select source_file, quarantine_reason, duplicate_reason from stg_segment__events where message_id = ? "
@@ -122,6 +150,22 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     first_files = [incremental.raw / "events" / "part-a.jsonl", incremental.raw / "events" / "part-b.jsonl"]
     first_files[0].write_text("\n".join(lines[: len(lines) // 2]) + "\n")
     first_files[1].write_text("\n".join(lines[len(lines) // 2:]) + "\n")
+    # identity that the second build changes (README "Incremental builds": attribution): two anonymous
+    # visitors, each with old page calls in part-a (untouched), dated before the lookback window; the second
+    # load identifies the first as a known user (a merge), and the first load's identify of the second (dated
+    # inside the lookback window, as the newest lines are), at the end of part-b, goes with part-b's last lines
+    # when part-b is rewritten (a split)
+    faults = incremental.truth / "faults.csv"
+    merged_user = plain_track(first_files[0].read_text().splitlines()[200:], faults)
+    split_user = next(message for message in (plain_track(first_files[0].read_text().splitlines()[start:], faults)
+                                              for start in range(400, 4000, 50))
+                      if message["userId"] != merged_user["userId"])
+    visitor_calls = [visitor_call(merged_user, anonymous_id, number)
+                     for anonymous_id in (MERGED_VISITOR, SPLIT_VISITOR) for number in range(3)]
+    with first_files[0].open("a") as handle:
+        handle.write("".join(as_line(call) + "\n" for call in visitor_calls))
+    with first_files[1].open("a") as handle:
+        handle.write(as_line(identify_call(split_user["userId"], SPLIT_VISITOR, "2026-10-29T12:00:00.000Z")) + "\n")
     # a file that will be deleted before the second build: re-delivered copies of 20 messages of part-a, kept
     # in the first build (same receivedAt, and its name sorts first), so part-a's originals are duplicates there
     extra = incremental.raw / "events" / "a-redelivered.jsonl"
@@ -135,6 +179,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
                   receivedAt=(utc(original.get("receivedAt") or original["timestamp"]) + timedelta(hours=1)).isoformat())
     (incremental.raw / "events" / "replays.jsonl").write_text(as_line(replay) + "\n")
     build(incremental)
+    visitor_people_before = {visitor: people_of(incremental, visitor, user["userId"])
+                             for visitor, user in ((MERGED_VISITOR, merged_user), (SPLIT_VISITOR, split_user))}
     replay_verdicts_before = replay_verdicts(incremental, original["messageId"])
     first_copies_kept = [row[0] for row in incremental.query(
         "select line_number from stg_segment__events where source_file = 'events/part-a.jsonl' and line_number <= 20 "
@@ -169,6 +215,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
             message["messageId"] = f"refire-{number}-{message['messageId']}"
             message["timestamp"] = (utc(message["timestamp"]) - timedelta(milliseconds=300)).isoformat()
         kept.append(as_line(message))
+    kept.append(as_line(identify_call(merged_user["userId"], MERGED_VISITOR, "2026-10-30T12:00:00.000Z")))
     # the new line of the old replay's call (days later: not a double fire; within the lookback window)
     kept.append(as_line(dict(replay, messageId=f"newcall-{original['messageId']}",
                              timestamp="2026-10-30T12:00:00.000Z", receivedAt="2026-10-30T12:00:01.000Z")))
@@ -189,6 +236,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     run = full.dbt("build", "--full-refresh", "--vars", f"{{as_of: '{AS_OF}'}}")
     assert run.returncode == 0, run.output[-5000:]
     changed = {
+        "visitor_people_before": visitor_people_before,
+        "visitor_people": {visitor: people_of(incremental, visitor, user["userId"])
+                           for visitor, user in ((MERGED_VISITOR, merged_user), (SPLIT_VISITOR, split_user))},
         "replay_verdicts": (replay_verdicts_before, replay_verdicts(incremental, original["messageId"])),
         "first_copies_kept_before": first_copies_kept,
         "redelivered_lines": [line for line, _ in usable_tracks[:10]],
@@ -202,6 +252,17 @@ def test_incremental_equals_full_refresh(pair, table):
     incremental, full, _ = pair
     sql, keyed = QUERIES[table]
     assert rows(incremental, sql, keyed) == rows(full, sql, keyed)
+
+
+def test_the_second_build_merged_one_visitor_and_split_the_other(pair):
+    before = pair[2][2]["visitor_people_before"]
+    assert before[MERGED_VISITOR][0] and not before[MERGED_VISITOR][0] & before[MERGED_VISITOR][1]
+    assert before[SPLIT_VISITOR][0] == before[SPLIT_VISITOR][1], "the first load's identify links the second visitor"
+    people = pair[2][2]["visitor_people"]
+    visitor_persons, user_persons = people[MERGED_VISITOR]
+    assert len(visitor_persons) == 1 and visitor_persons == user_persons, "the identify must merge the visitor"
+    visitor_persons, user_persons = people[SPLIT_VISITOR]
+    assert len(visitor_persons) == 1 and not visitor_persons & user_persons, "the removed identify must split them"
 
 
 def test_the_second_load_changed_something(pair):

@@ -3,14 +3,41 @@
   else of its anonymous id (values normalized as the identity graph matches them).
   Calls whose only ids are junk or shared (a kiosk's anonymous id) belong to no
   person: person_id is null, the event is kept.
+  Incremental on DuckDB (macros/incremental_attribution.sql): a build attributes
+  the events it has not attributed yet, after its pre-hook deleted the rows of
+  events gone or taken again from the usable events and the rows of calls whose
+  ids now belong to another person (merges, splits, erasures); on Spark (no
+  DELETE on Parquet tables) it is a table, rebuilt every build.
 -#}
 {{ customer_segments.after_quality_gate() }}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_attributions_changed(ref('int_events_deduplicated'), ref('int_identity_person_ids')) }}",
+) }}
 
 with
 
 events as (
 
-    select * from {{ ref('int_events_deduplicated') }}
+    select
+        message_id,
+        message_type,
+        canonical_event,
+        event_at,
+        ip,
+        page_path,
+        group_id,
+        judged_at,
+        {{ customer_segments.identity_value('user_id', 'user_id') }} as user_id,
+        {{ customer_segments.identity_value('anonymous_id', 'anonymous_id') }} as anonymous_id
+
+    from {{ ref('int_events_deduplicated') }} as usable
+{%- if is_incremental() %}
+    -- not attributed yet (the pre-hook deleted the rows to attribute again)
+    where not exists (select 1 from {{ this }} as attributed where attributed.message_id = usable.message_id)
+{%- endif %}
 
 ),
 
@@ -30,15 +57,18 @@ final as (
         events.event_at,
         events.ip,
         events.page_path,
-        events.group_id
+        events.group_id,
+        events.user_id,
+        events.anonymous_id,
+        events.judged_at
 
     from events
     left join identifiers as by_user
         on by_user.identifier_type = 'user_id'
-        and {{ customer_segments.identity_value('user_id', 'events.user_id') }} = by_user.identifier_value
+        and events.user_id = by_user.identifier_value
     left join identifiers as by_anonymous
         on by_anonymous.identifier_type = 'anonymous_id'
-        and {{ customer_segments.identity_value('anonymous_id', 'events.anonymous_id') }} = by_anonymous.identifier_value
+        and events.anonymous_id = by_anonymous.identifier_value
 
 )
 
