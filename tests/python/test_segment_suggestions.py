@@ -193,3 +193,19 @@ def test_the_model_suggests_without_activating(demo_build):
         "select count(*) from segment_members where segment_id in (select segment_id from segment_suggestions)"
     )
     assert leaked == 0
+
+
+@pytest.mark.parametrize("sample_size", [None, 300])
+def test_silhouette_scores_equal_sklearns_for_every_labeling(sample_size):
+    """The one-pass silhouettes (suggest.silhouette_scores) are sklearn's silhouette_score of each labeling, with the
+    same seeded sample; a singleton cluster counts 0 as in sklearn."""
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(4)
+    x = np.vstack([rng.normal(center, 1.0, size=(250, 3)) for center in (0.0, 4.0, 9.0)])
+    labelings = [rng.integers(0, 2, len(x)), np.repeat([0, 1, 2], 250), np.repeat([5, 7, 9], 250),
+                 np.where(np.arange(len(x)) == 0, 3, np.repeat([0, 1, 2], 250))]
+    ours = suggest_module.silhouette_scores(x, labelings, sample_size=sample_size, seed=11)
+    theirs = [silhouette_score(x, labels, sample_size=sample_size, random_state=11) for labels in labelings]
+    assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+    assert ours[1] > 0.5 > ours[0], "the true clusters must score far above random labels"
