@@ -112,7 +112,7 @@ def _next_day(manifest: dict) -> str:
     return (end + timedelta(days=1)).strftime("%Y-%m-%d")
 
 
-def run(sizes: list[int], batch: int, seed: int, workdir: Path) -> dict:
+def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = False) -> dict:
     results = []
     for size in sizes:
         space = Workspace(workdir / f"history-{size}")
@@ -133,7 +133,8 @@ def run(sizes: list[int], batch: int, seed: int, workdir: Path) -> dict:
             "peak_rss_bytes": max(full.peak_rss_bytes, timed.peak_rss_bytes),
             "slowest": slowest_nodes(space),
         })
-        shutil.rmtree(space.root / "warehouse", ignore_errors=True)  # the largest history's file is GBs
+        if not keep:  # the largest history's file is GBs
+            shutil.rmtree(space.root / "warehouse", ignore_errors=True)
     smallest, largest = results[0], results[-1]
     return {
         "sizes": results,
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        result = run(options.sizes, options.batch, options.seed, workdir)
+        result = run(options.sizes, options.batch, options.seed, workdir, keep=options.keep)
     except UsageError as problem:
         print(f"bench: {problem}", file=sys.stderr)
         return 2
