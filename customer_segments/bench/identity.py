@@ -14,7 +14,7 @@
    the same DuckDB file, factorize, scipy connected_components.
 4. Print medians and their ratios, and a sanity check of the two partitions.
 
-The issue's target is a ratio: the graph models within TARGET_RATIO times the
+The target is a ratio: the graph models within TARGET_RATIO times the
 reference, both measured in this run. Absolute times never pass or fail
 anything. The SQL graph is not plain connected components (junk and shared
 identifiers link nobody, two user ids are never merged), so the people counts

@@ -13,10 +13,10 @@ For each history size (default 100k and 2M events):
 3. time the scheduled incremental build (`segments build`'s dbt command) of it.
 
 Prints both times, the ten slowest nodes of each micro-batch build, and the
-issue's ratios: micro-batch on the largest history / on the smallest (target
-<= 1.5: cost follows change, not history) and the largest's micro-batch build
-(target <= 60 s on the 2-core machine). Only ratios measured in one run mean
-anything; the 60 s target is the issue's, on its machine.
+targets: micro-batch on the largest history / on the smallest (<= 1.5: cost
+follows change, not history) and the largest's micro-batch build (<= 60 s on
+the 2-core, 24 GiB machine). Only ratios measured in one run mean anything;
+the 60 s holds for that machine only.
 """
 
 from __future__ import annotations

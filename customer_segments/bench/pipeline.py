@@ -15,7 +15,7 @@
    Both builds are the one `segments build` runs on a schedule (no dbt unit
    tests: cli.build_arguments).
 4. Print medians, events per second, the ten slowest nodes of the last full and
-   of the incremental build (dbt's run_results.json), and the issue's ratios: full / reference
+   of the incremental build (dbt's run_results.json), and the targets: full / reference
    (target <= 6 at 10M events), incremental / full (target <= 0.10), peak
    memory (target < 6 GB). Only ratios measured in this run mean anything;
    absolute times move with the machine.
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return micro_batch.main([arg for arg in argv if arg != "--micro-batch"])
     parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to generate (default 1000000; 10000000 for the issue's target)")
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to generate (default 1000000; 10000000 for the target size)")
     parser.add_argument("--runs", type=int, default=1, help="timed runs of the reference and the full build (default 1; medians reported)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
