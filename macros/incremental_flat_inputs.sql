@@ -86,3 +86,13 @@
     {%- do log('Flat input ' ~ name ~ ' changed since the last build: judged whole again.', info=true) -%}
     {{ return(customer_segments.delete_where(this, 'true')) }}
 {%- endmacro %}
+
+{#- The config of a flat staging model reading input `name`: incremental on DuckDB, a table on Spark. -#}
+{% macro flat_staging_config(name) -%}
+    {{ config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ customer_segments.forget_flat_input_if_changed('" ~ name ~ "') }}",
+    ) }}
+{%- endmacro %}

@@ -26,13 +26,12 @@ import json
 import random
 import shutil
 import sys
-import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from customer_segments.bench.identity import BenchError, UsageError, Workspace
-from customer_segments.bench.pipeline import SCHEDULED_BUILD, generate, slowest_nodes
+from customer_segments.bench.identity import BenchError, Workspace
+from customer_segments.bench.pipeline import SCHEDULED_BUILD, generate, run_in_workdir, slowest_nodes
 
 DEFAULT_SIZES = (100_000, 2_000_000)
 DEFAULT_BATCH = 10_000
@@ -190,27 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     if options.batch < 100:
         print("bench: --batch must be at least 100", file=sys.stderr)
         return 2
-    workdir = Path(options.workdir) if options.workdir else Path(tempfile.mkdtemp(prefix="bench-micro-batch-"))
-    if workdir.exists() and any(workdir.iterdir()):
-        print(f"bench: {workdir} is not empty; give a new or empty --workdir", file=sys.stderr)
-        return 2
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        result = run(options.sizes, options.batch, options.seed, workdir, keep=options.keep)
-    except UsageError as problem:
-        print(f"bench: {problem}", file=sys.stderr)
-        return 2
-    except BenchError as problem:
-        print(f"bench: {problem}", file=sys.stderr)
-        return 1
-    finally:
-        if not options.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(render(result))
-    if options.json:
-        Path(options.json).write_text(json.dumps(result, indent=2))
-    return 0
-
+    return run_in_workdir(options, "bench-micro-batch-",
+                          lambda workdir: run(options.sizes, options.batch, options.seed, workdir, keep=options.keep), render)
 
 if __name__ == "__main__":
     sys.exit(main())

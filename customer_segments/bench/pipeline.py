@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from customer_segments import cli
 from customer_segments.bench.identity import BenchError, Measured, UsageError, Workspace, measure
@@ -189,13 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     if options.events < 10_000 or options.runs < 1:
         print("bench: --events must be at least 10000 and --runs at least 1", file=sys.stderr)
         return 2
-    workdir = Path(options.workdir) if options.workdir else Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    return run_in_workdir(options, "bench-pipeline-", lambda workdir: run(options.events, options.runs, options.seed, workdir),
+                          render)
+
+
+def run_in_workdir(options: argparse.Namespace, prefix: str, bench: Callable[[Path], dict],
+                   show: Callable[[dict], str]) -> int:
+    """Run `bench` in options.workdir (new or empty; default a new temp folder), print `show` of its result and
+    write it to options.json; remove the folder unless options.keep. Exit code: 0, 1 (it failed), 2 (usage)."""
+    workdir = Path(options.workdir) if options.workdir else Path(tempfile.mkdtemp(prefix=prefix))
     if workdir.exists() and any(workdir.iterdir()):
         print(f"bench: {workdir} is not empty; give a new or empty --workdir", file=sys.stderr)
         return 2
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        result = run(options.events, options.runs, options.seed, workdir)
+        result = bench(workdir)
     except UsageError as problem:
         print(f"bench: {problem}", file=sys.stderr)
         return 2
@@ -205,11 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not options.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(render(result))
+    print(show(result))
     if options.json:
         Path(options.json).write_text(json.dumps(result, indent=2))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

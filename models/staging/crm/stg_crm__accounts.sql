@@ -2,12 +2,7 @@
     Several rows for one account_id are versions of it: the latest updated_at wins. -#}
 
 {#- Incremental on DuckDB: an unchanged accounts input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_flat_input_if_changed('accounts') }}",
-) }}
+{{ customer_segments.flat_staging_config('accounts') }}
 
 
 {%- set columns = ['account_id', 'name', 'domain', 'industry', 'employee_count', 'annual_revenue', 'country', 'updated_at'] %}

@@ -2,12 +2,7 @@
     Several rows for one contact_id are versions of it: the latest updated_at wins. -#}
 
 {#- Incremental on DuckDB: an unchanged crm_contacts input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_flat_input_if_changed('crm_contacts') }}",
-) }}
+{{ customer_segments.flat_staging_config('crm_contacts') }}
 
 
 {%- set columns = ['contact_id', 'email', 'title', 'account_id', 'email_status', 'updated_at'] %}

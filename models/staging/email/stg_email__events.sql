@@ -1,12 +1,7 @@
 {#- One row per raw email event row (ESP export): typed, with its quarantine or duplicate verdict. -#}
 
 {#- Incremental on DuckDB: an unchanged email_events input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_flat_input_if_changed('email_events') }}",
-) }}
+{{ customer_segments.flat_staging_config('email_events') }}
 
 
 {%- set columns = ['email_event_id', 'email', 'campaign_id', 'event_type', 'occurred_at', 'url'] %}

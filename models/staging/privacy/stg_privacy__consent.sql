@@ -1,12 +1,7 @@
 {#- One row per raw consent record: typed, with its quarantine or duplicate verdict. -#}
 
 {#- Incremental on DuckDB: an unchanged consent input is not read again (macros/incremental_flat_inputs.sql); a table on Spark. -#}
-{{ config(
-    materialized=('table' if target.type == 'spark' else 'incremental'),
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_flat_input_if_changed('consent') }}",
-) }}
+{{ customer_segments.flat_staging_config('consent') }}
 
 
 {%- set columns = ['subject_type', 'subject_value', 'purpose', 'granted', 'recorded_at'] %}
