@@ -63,20 +63,20 @@
     {%- if not (execute and is_incremental()) -%}{{ return(false) }}{%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {%- if 'judged_with' not in columns -%}{{ return(false) }}{%- endif -%}
-    {%- set current = {} -%}
+    {%- set current = [] -%}
     {%- for path, value in judged_with.items() -%}
-        {%- do current.update({customer_segments.relative_source_file(path): value}) -%}
+        {%- do current.append(customer_segments.relative_source_file(path) ~ '|' ~ value) -%}
     {%- endfor -%}
-    {%- set kept = {} -%}
+    {#- one row per (file, judged_with) the table holds: a file judged twice differs from `current` too -#}
+    {%- set kept = [] -%}
     {%- set waiting = [] -%}
     {%- for row in run_query(
             "select source_file, judged_with, max(case when quarantine_reason = 'timestamp_in_future' then 1 else 0 end)"
             ~ " from " ~ this ~ " group by source_file, judged_with") -%}
-        {%- if row[0] in kept -%}{%- do waiting.append(row[0]) -%}{%- endif -%}
-        {%- do kept.update({row[0]: row[1]}) -%}
+        {%- do kept.append(row[0] ~ '|' ~ row[1]) -%}
         {%- if row[2] == 1 -%}{%- do waiting.append(row[0]) -%}{%- endif -%}
     {%- endfor -%}
-    {{ return(kept == current and waiting | length == 0) }}
+    {{ return(kept | sort == current | sort and waiting | length == 0) }}
 {%- endmacro %}
 
 {#- Pre-hook of a flat staging model: delete all its rows unless the table is kept (flat_input_unchanged). -#}
