@@ -41,7 +41,6 @@
         ('lifecycle_new_days', 'int', 1, none),
         ('lifecycle_active_days', 'int', 1, none),
         ('lifecycle_dormant_days', 'int', 1, none),
-        ('activity_lookback_days', 'int', 0, none),
         ('activation_window_days', 'int', 1, none),
         ('predictions_min_customers', 'int', 1, none),
         ('predictions_horizon_days', 'int', 1, none),
