@@ -1,10 +1,13 @@
-"""An incremental build gives the same marts as a full build on the same data, table by table.
+"""An incremental build gives the same marts as a full build on the same data, table by table, batch after batch.
 
-A: build on a first load, then add a second load (new people's events of the last days, dated within the
-lookback window, var activity_lookback_days, before the newest day already aggregated: late and new events)
-and build again, incrementally. Events later than the lookback are not picked up by the incremental daily
-aggregate by design (README "Scores": a --full-refresh recounts them).
-B: `dbt build --full-refresh` on a copy of A's warehouse and the same raw data. Same as_of everywhere.
+A: build on a first load, then add batches, each built incrementally:
+- the second load: new people's events of the last days (late and new events), a merge and a split of people,
+  re-deliveries and earlier fires that change old lines' verdicts, a rewritten file and a deleted one;
+- batch 3 (same as_of): consent withdrawn (analytics, marketing), an unsubscribe, an event 19 days late, a CRM
+  contact that changes title and account, one that bounces, an account with new firmographics;
+- batch 4 (as_of a day later): an erasure request of a known user, returning users' events of the new day, one
+  event file deleted and one rewritten, a new IP range.
+B: after each batch, `dbt build --full-refresh` on a copy of A's warehouse and the same raw data, same as_of.
 (Compared with a brand-new database instead, the marts differ by design in one way: a build that erases
 people for the first time purges them at its end, after the aggregates of that build, segments.member_count
 and account_scores, were computed; README "Privacy".)
@@ -30,12 +33,12 @@ import pytest
 from tests.python.conftest import Workspace
 
 AS_OF = "2026-10-31 23:59:59"
-#: var activity_lookback_days (3) before the newest day: the incremental daily aggregate recomputes from here
-LOOKBACK_START = "2026-10-28"
+#: the second load's events are of the last days, from here on
+RECENT_START = "2026-10-28"
 
 
-def build(space: Workspace) -> None:
-    run = space.dbt("build", "--vars", f"{{as_of: '{AS_OF}'}}")
+def build(space: Workspace, as_of: str = AS_OF, *flags: str) -> None:
+    run = space.dbt("build", *flags, "--vars", f"{{as_of: '{as_of}'}}")
     assert run.returncode == 0, run.output[-5000:]
 
 
@@ -55,8 +58,7 @@ def rows(space: Workspace, sql: str, keyed: bool = True) -> list[tuple]:
 
 
 QUERIES = {
-    "people": ("select person_id, account_id, account_link_method, email, first_seen_at, last_seen_at, lifecycle_stage, "
-               "consent_analytics, consent_marketing, consent_personalization from people", True),
+    "people": ("select * from people", True),
     "person_identifiers": ("select person_id, identifier_type, identifier_value, first_seen_at, last_seen_at "
                            "from person_identifiers", True),
     "person_scores": ("select * exclude (as_of) from person_scores", True),
@@ -66,6 +68,7 @@ QUERIES = {
     "accounts": ("select * from accounts", False),
     "account_scores": ("select * exclude (as_of) from account_scores", False),
     "segments": ("select segment_id, status, member_count, definition_hash from segments", False),
+    "suppressions": ("select person_id, channel, purpose, reason, since from suppressions", True),
     "identity_rejected_edges": ("select from_type, from_value, to_type, to_value, reason from identity_rejected_edges", False),
     # staging itself: the lines parsed file by file over two builds, and the verdicts made over all of them
     "base_segment__event_lines": ("select * from base_segment__event_lines", False),
@@ -73,7 +76,10 @@ QUERIES = {
     "stg_segment__events": ("select * exclude (judged_at) from stg_segment__events", False),
     "int_events_deduplicated": ("select * exclude (judged_at) from int_events_deduplicated", False),
     "quarantined_rows": ("select source, raw, reason from quarantined_rows", False),
-    "int_activity_daily": ("select * from int_activity_daily", False),
+    # (not the days' fingerprints: bookkeeping of when each day was counted, and the erasure purge at a build's
+    # end deletes usable events after their days were counted, so the next build counts those days again)
+    "int_activity_daily": ("select * exclude (day_events, day_first_judged_at, day_last_judged_at) "
+                           "from int_activity_daily", False),
     # attribution: appended to, and attributed again where the graph changed (judged_at: build metadata)
     "int_events_attributed": ("select * exclude (judged_at) from int_events_attributed", True),
 }
@@ -88,7 +94,7 @@ def as_line(message: dict) -> str:
 
 
 def plain_track(lines: list[str], faults_csv) -> dict:
-    """The first well-formed track call (a user id, a UTC timestamp before the lookback window, no planted fault,
+    """The first well-formed track call (a user id, a UTC timestamp before the recent days (RECENT_START), no planted fault,
     its messageId nowhere else) among the lines."""
     faulty = {row["message_id"] for row in csv.DictReader(faults_csv.open()) if row["message_id"]}
     counts = Counter(re.findall(r'"messageId":"([^"]+)"', "\n".join(lines)))
@@ -100,7 +106,7 @@ def plain_track(lines: list[str], faults_csv) -> dict:
         if (isinstance(message, dict) and message.get("type") == "track" and message.get("userId")
                 and message.get("event") and counts[message.get("messageId")] == 1
                 and message["messageId"] not in faulty
-                and str(message.get("timestamp", "")).endswith("Z") and message["timestamp"] < LOOKBACK_START):
+                and str(message.get("timestamp", "")).endswith("Z") and message["timestamp"] < RECENT_START):
             return message
     raise AssertionError("no plain track call in the generated lines")
 
@@ -110,7 +116,7 @@ SPLIT_VISITOR = "anon-split-visitor-0001"
 
 
 def visitor_call(template: dict, anonymous_id: str, number: int) -> dict:
-    """A page call of an anonymous visitor (no user id, no device), dated before the lookback window."""
+    """A page call of an anonymous visitor (no user id, no device), dated before the recent days (RECENT_START)."""
     stamp = f"2026-10-20T0{number}:00:00.000Z"
     call = {key: value for key, value in template.items() if key not in ("userId", "sentAt", "event", "properties")}
     call.update(type="page", name="Pricing", properties={}, anonymousId=anonymous_id,
@@ -151,9 +157,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     first_files[0].write_text("\n".join(lines[: len(lines) // 2]) + "\n")
     first_files[1].write_text("\n".join(lines[len(lines) // 2:]) + "\n")
     # identity that the second build changes (README "Incremental builds": attribution): two anonymous
-    # visitors, each with old page calls in part-a (untouched), dated before the lookback window; the second
+    # visitors, each with old page calls in part-a (untouched), dated before the recent days (RECENT_START); the second
     # load identifies the first as a known user (a merge), and the first load's identify of the second (dated
-    # inside the lookback window, as the newest lines are), at the end of part-b, goes with part-b's last lines
+    # in the recent days, as the newest lines are), at the end of part-b, goes with part-b's last lines
     # when part-b is rewritten (a split)
     faults = incremental.truth / "faults.csv"
     merged_user = plain_track(first_files[0].read_text().splitlines()[200:], faults)
@@ -188,11 +194,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     usable_tracks = incremental.query(
         "select line_number, raw_line from stg_segment__events where source_file = 'events/part-a.jsonl' "
         "and quarantine_reason is null and duplicate_reason is null and message_type = 'track' "
-        # (not in the first second of a day: the earlier fire below stays on the same day, so the daily aggregate
-        # of a day before the lookback window does not change)
+        # (not in the first second of a day: the earlier fire below stays on the same day)
         "and cast(event_at - interval 1 second as date) = cast(event_at as date) order by line_number limit 20")
 
-    # the second load: another world's events of the last LOOKBACK_DAYS days (new and late-arriving events the
+    # the second load: another world's events of the last days from RECENT_START (new and late-arriving events the
     # incremental daily aggregate must pick up), with its ids renamed so the two worlds do not share any
     second = tmp_path_factory.mktemp("second_load")
     generate(second / "raw", second / "truth", events=4_000, seed=22, progress=False, end_date="2026-10-31")
@@ -200,7 +205,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     for path in sorted((second / "raw" / "events").glob("*.jsonl")):
         for line in path.read_text().splitlines():
             stamp = line.split('"timestamp":"', 1)[-1][:10] if '"timestamp":"' in line else ""
-            if stamp >= LOOKBACK_START:
+            if stamp >= RECENT_START:
                 kept.append(line.replace('"usr_', '"usr_w2_').replace("@", "+w2@").replace('"chain_', '"chain_w2_'))
     # and lines that change the verdicts of lines already judged, in files the second build does not read again:
     # 10 of part-a's usable tracks re-delivered with an earlier receivedAt (the new copy is kept, the old one
@@ -216,7 +221,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
             message["timestamp"] = (utc(message["timestamp"]) - timedelta(milliseconds=300)).isoformat()
         kept.append(as_line(message))
     kept.append(as_line(identify_call(merged_user["userId"], MERGED_VISITOR, "2026-10-30T12:00:00.000Z")))
-    # the new line of the old replay's call (days later: not a double fire; within the lookback window)
+    # the new line of the old replay's call (days later: not a double fire; in the recent days)
     kept.append(as_line(dict(replay, messageId=f"newcall-{original['messageId']}",
                              timestamp="2026-10-30T12:00:00.000Z", receivedAt="2026-10-30T12:00:01.000Z")))
     (incremental.raw / "events" / "load2.jsonl").write_text("\n".join(kept) + "\n")
@@ -323,3 +328,169 @@ def test_the_usable_events_were_appended_to_not_rebuilt(pair):
         "and duplicate_reason is null) "
         "from (select min(judged_at) as first from stg_segment__events)")[0]
     assert second == usable > 100  # the second load and the lines it judged again, each taken once
+
+
+# --- the batches after the second load -----------------------------------------------------------------------
+#: as_of of the third batch: a day later, as a schedule moves it (scores decay, the retention window moves)
+NEXT_AS_OF = "2026-11-01 23:59:59"
+#: an event that arrives late, weeks older than the newest day the daily aggregate holds
+LATE_EVENT_AT = "2026-10-12T10:00:00.000Z"
+
+
+def member_user_ids(space: Workspace, limit: int) -> list[str]:
+    """User ids of people in person segments with an email and no consent refused yet, one per person."""
+    return [row[0] for row in space.query(
+        "select min(ids.identifier_value) from segment_members as members "
+        "inner join person_identifiers as ids on ids.person_id = members.entity_id and ids.identifier_type = 'user_id' "
+        "inner join people on people.person_id = members.entity_id "
+        "where members.entity_type = 'person' and people.consent_analytics is distinct from false "
+        "and people.consent_marketing is distinct from false "
+        "and exists (select 1 from person_identifiers as emails where emails.person_id = members.entity_id "
+        "and emails.identifier_type = 'email') "
+        "group by members.entity_id order by 1 limit ?", [limit])]
+
+
+def usable_track_lines(space: Workspace, user_id: str, limit: int) -> list[dict]:
+    """Usable track calls of a user that the taxonomy counts, as parsed messages."""
+    return [json.loads(row[0]) for row in space.query(
+        "select staged.raw_line from stg_segment__events as staged "
+        "inner join int_events_deduplicated as usable on usable.message_id = staged.message_id "
+        "where staged.quarantine_reason is null and staged.duplicate_reason is null and staged.message_type = 'track' "
+        "and usable.canonical_event is not null and staged.user_id = ? order by staged.source_file, staged.line_number "
+        "limit ?", [user_id, limit])]
+
+
+def append_csv(path, *lines: str) -> None:
+    with path.open("a") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+
+
+def rewrite_csv(path, change) -> None:
+    """Rewrite a CSV file, passing each row (a dict) through change(number, row) -> row."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, old = reader.fieldnames, list(reader)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(change(number, dict(row)) for number, row in enumerate(old))
+
+
+def activity_events(space: Workspace, user_id: str, day: str) -> int:
+    return space.scalar("select coalesce(sum(events), 0) from int_activity_daily where user_id = ? "
+                        "and activity_date = cast(? as date)", [user_id, day])
+
+
+def compared_with_full_refresh(space: Workspace, as_of: str, tmp_path_factory) -> dict[str, tuple[list, list]]:
+    """Each compared table as the incremental build left it and as a --full-refresh of the same inputs (on a copy of
+    the same warehouse) makes it."""
+    full = Workspace(tmp_path_factory.mktemp("full"))
+    shutil.copytree(space.raw, full.raw, dirs_exist_ok=True)
+    shutil.copy(space.database, full.database)
+    build(full, as_of, "--full-refresh")
+    return {table: (rows(space, sql, keyed), rows(full, sql, keyed)) for table, (sql, keyed) in QUERIES.items()}
+
+
+@pytest.fixture(scope="module")
+def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
+    """Two more batches on (a copy of) the warehouse the second load left, each built incrementally and compared
+    with a --full-refresh of the same inputs:
+    - batch 3, same as_of: a known user withdraws analytics consent and another marketing consent, a third
+      unsubscribes by email, an event of a fourth arrives 19 days late (weeks before the newest day held), a CRM
+      contact changes title and account and another bounces, an account changes its firmographics;
+    - batch 4, as_of a day later: a known user's erasure request, returning users' events of the new day, one
+      event file deleted and one rewritten, a new IP range.
+    """
+    first, _, _ = pair
+    space = Workspace(tmp_path_factory.mktemp("sequence"))
+    shutil.copytree(first.raw, space.raw, dirs_exist_ok=True)  # (copy2: the files keep their versions)
+    shutil.copy(first.database, space.database)
+    results = {}
+
+    withdraws_analytics, withdraws_marketing, unsubscribes, late_user, erased_user = member_user_ids(space, 5)
+    # (person_identifiers holds emails hashed; the graph's own table holds them as the graph matched them)
+    unsubscribed_email = space.scalar(
+        "select min(emails.identifier_value) from int_identity_person_ids as emails "
+        "inner join int_identity_person_ids as ids "
+        "on ids.person_id = emails.person_id where ids.identifier_type = 'user_id' and ids.identifier_value = ? "
+        "and emails.identifier_type = 'email'", [unsubscribes])
+    late = dict(usable_track_lines(space, late_user, 1)[0], messageId="late-arrival-0001", timestamp=LATE_EVENT_AT,
+                receivedAt=LATE_EVENT_AT)
+    late.pop("sentAt", None)
+    late_before = activity_events(space, late_user, LATE_EVENT_AT[:10])
+    (space.raw / "events" / "load3.jsonl").write_text(as_line(late) + "\n")
+    stamp = "2026-10-31T08:00:00.000Z"
+    append_csv(space.raw / "consent.csv", f"user_id,{withdraws_analytics},analytics,false,{stamp}",
+               f"user_id,{withdraws_marketing},marketing,false,{stamp}")
+    append_csv(space.raw / "email_events.csv", f"ee_sequence_0001,{unsubscribed_email},cmp_000,unsubscribe,{stamp},")
+    accounts = [row[0] for row in space.query("select account_id from accounts order by account_id")]
+    rewrite_csv(space.raw / "accounts.csv", lambda number, row: dict(
+        row, employee_count=str(int(row["employee_count"] or 0) * 20 + 5), industry="Software", updated_at=stamp)
+        if row["account_id"] == accounts[0] else row)
+    rewrite_csv(space.raw / "crm_contacts.csv", lambda number, row: (
+        dict(row, title="VP Marketing", account_id=accounts[1], updated_at=stamp) if number == 0
+        else dict(row, email_status="bounced", updated_at=stamp) if number == 1 else row))
+    build(space)
+    compiled = next((space.root / "target" / "compiled").rglob("base_segment__event_lines.sql")).read_text()
+    results["batch 3"] = compared_with_full_refresh(space, AS_OF, tmp_path_factory)
+    evidence = {
+        "read": set(re.findall(r"'(events/[^']+)'", compiled)),
+        "late_events": (late_before, activity_events(space, late_user, LATE_EVENT_AT[:10])),
+        "consent": space.query(
+            "select people.consent_analytics, people.consent_marketing from people "
+            "inner join person_identifiers as ids on ids.person_id = people.person_id "
+            "where ids.identifier_type = 'user_id' and ids.identifier_value = ? "
+            "union all "
+            "select people.consent_analytics, people.consent_marketing from people "
+            "inner join person_identifiers as ids on ids.person_id = people.person_id "
+            "where ids.identifier_type = 'user_id' and ids.identifier_value = ?",
+            [withdraws_analytics, withdraws_marketing]),
+        "unsubscribed": space.scalar(
+            "select count(*) from suppressions inner join int_identity_person_ids as ids on ids.person_id = "
+            "suppressions.person_id where ids.identifier_type = 'email' and ids.identifier_value = ? "
+            "and suppressions.reason = 'unsubscribed'", [unsubscribed_email]),
+    }
+
+    # batch 4, the next day
+    returning = [dict(message, messageId=f"returning-{number:04d}-{message['messageId']}",
+                      timestamp=f"2026-11-01T{10 + number % 10:02d}:00:00.000Z",
+                      receivedAt=f"2026-11-01T{10 + number % 10:02d}:00:01.000Z")
+                 for number, message in enumerate(usable_track_lines(space, late_user, 10)
+                                                  + usable_track_lines(space, erased_user, 5))]
+    for message in returning:
+        message.pop("sentAt", None)
+    (space.raw / "events" / "load4.jsonl").write_text("".join(as_line(message) + "\n" for message in returning))
+    append_csv(space.raw / "erasure_requests.csv", f"user_id,{erased_user},2026-11-01T09:00:00.000Z")
+    (space.raw / "events" / "replays.jsonl").unlink()
+    load2 = space.raw / "events" / "load2.jsonl"
+    load2.write_text("\n".join(load2.read_text().splitlines()[:-30]) + "\n")
+    ip_range = space.query("select range_start, account_domain from stg_reverse_ip__ip_ranges order by 1 limit 1")[0]
+    append_csv(space.raw / "ip_ranges.csv", f"198.51.100.0,198.51.100.255,{ip_range[1]}")
+    build(space, NEXT_AS_OF)
+    results["batch 4"] = compared_with_full_refresh(space, NEXT_AS_OF, tmp_path_factory)
+    evidence.update(
+        erased=space.scalar("select count(*) from person_identifiers where identifier_type = 'user_id' "
+                            "and identifier_value = ?", [erased_user]),
+        returning=space.scalar("select count(*) from int_events_attributed where message_id like 'returning-%' "
+                               "and person_id is not null"),
+    )
+    return {"compared": results, "evidence": evidence}
+
+
+@pytest.mark.parametrize("batch", ["batch 3", "batch 4"])
+@pytest.mark.parametrize("table", sorted(QUERIES))
+def test_each_later_batch_equals_full_refresh(later_batches, batch, table):
+    incremental, full = later_batches["compared"][batch][table]
+    assert incremental == full
+
+
+def test_the_later_batches_changed_what_they_claim(later_batches):
+    evidence = later_batches["evidence"]
+    assert evidence["read"] == {"events/load3.jsonl"}, "batch 3 must parse its new file only"
+    before, after = evidence["late_events"]
+    assert after == before + 1, "the late event must be counted on its own day"
+    (analytics_refused, _), (_, marketing_refused) = evidence["consent"]
+    assert analytics_refused is False and marketing_refused is False
+    assert evidence["unsubscribed"] == 1
+    assert evidence["erased"] == 0
+    assert evidence["returning"] == 10  # the erased user's 5 new events are suppressed
