@@ -252,6 +252,10 @@ def predict(history, horizon_days: float, min_customers: int = 50):
     T = history["t_days"].to_numpy(dtype=float)
     m = history["monetary_value"].to_numpy(dtype=float)
     frame = pd.DataFrame({"person_id": history["person_id"].to_numpy()})
+    # The fits sum over the rows in one order, whatever order the rows came in: floating-point sums in another
+    # order move the optimizer's result in the 7th digit, and the same buyers must give the same predictions
+    # (an incremental build and a --full-refresh read the rows in different orders).
+    fit_order = np.lexsort((m, T, t_x, x))
 
     def withheld(status: str):
         frame["p_alive"] = np.nan
@@ -261,7 +265,7 @@ def predict(history, horizon_days: float, min_customers: int = 50):
         return frame[PREDICTION_COLUMNS]
 
     try:
-        model = fit_bgnbd(x, t_x, T, min_customers=min_customers)
+        model = fit_bgnbd(x[fit_order], t_x[fit_order], T[fit_order], min_customers=min_customers)
     except FitError as problem:
         return withheld(f"not fitted: {problem}")
     with np.errstate(all="ignore"):  # overflow shows up as a non-finite value, judged below
@@ -275,7 +279,7 @@ def predict(history, horizon_days: float, min_customers: int = 50):
     frame["p_alive"] = p_alive
     frame["expected_purchases"] = expected
     try:
-        spend_model = fit_gamma_gamma(x, m, min_customers=min(20, min_customers))
+        spend_model = fit_gamma_gamma(x[fit_order], m[fit_order], min_customers=min(20, min_customers))
     except FitError as problem:
         frame["expected_spend"] = np.nan
         frame["fit_status"] = f"partly fitted: spend not fitted: {problem}; {described}"
