@@ -168,8 +168,15 @@ def suggest(
     nothing = Suggestions(empty_suggestions(), _members_frame([], []))
     if len(features) < max(min_people, 1):
         return nothing
-    people = features.sort_values("person_id", kind="stable").reset_index(drop=True)
+    # Rows in the order of their values, person id last: k-means' seeded start and the seeded samples pick rows
+    # by position, and person ids are stable across builds but not across a --full-refresh, so ordering by id
+    # would give the same people other segments there.
+    people = features.reset_index(drop=True)
     raw = _raw_values(people)
+    order = (raw.assign(_person_id=people["person_id"].astype(str))
+             .sort_values([*raw.columns, "_person_id"], kind="stable", na_position="last").index)
+    people = people.loc[order].reset_index(drop=True)
+    raw = raw.loc[order].reset_index(drop=True)
     view = _observed_view(raw)
     matrix = _clustering_matrix(view)
     if matrix.shape[1] == 0:
@@ -183,6 +190,7 @@ def suggest(
                                           fit_size=fit_size)
     segments, segment_of = _describe(labels, x, list(matrix.columns), raw, view)
     members = _members_frame(people["person_id"].tolist(), [segment_of[label] for label in labels])
+    members = members.sort_values("person_id", kind="stable").reset_index(drop=True)
     return Suggestions(segments, members, k=len(segment_of), silhouette=silhouette)
 
 
