@@ -6,7 +6,9 @@ A: build on a first load, then add batches, each built incrementally:
 - batch 3 (same as_of): consent withdrawn (analytics, marketing), an unsubscribe, an event 19 days late, a CRM
   contact that changes title and account, one that bounces, an account with new firmographics;
 - batch 4 (as_of a day later): an erasure request of a known user, returning users' events of the new day, one
-  event file deleted and one rewritten, a new IP range.
+  event file deleted and one rewritten, a new IP range;
+- batches 5 and 6, no new data: retention_days shortened and identity_max_user_ids_per_person raised to 2, then
+  both back to their defaults (vars that rewrite history).
 B: after each batch, `dbt build --full-refresh` on a copy of A's warehouse and the same raw data, same as_of.
 (Compared with a brand-new database instead, the marts differ by design in one way: a build that erases
 people for the first time purges them at its end, after the aggregates of that build, segments.member_count
@@ -37,8 +39,8 @@ AS_OF = "2026-10-31 23:59:59"
 RECENT_START = "2026-10-28"
 
 
-def build(space: Workspace, as_of: str = AS_OF, *flags: str) -> None:
-    run = space.dbt("build", *flags, "--vars", f"{{as_of: '{as_of}'}}")
+def build(space: Workspace, as_of: str = AS_OF, *flags: str, more_vars: str = "") -> None:
+    run = space.dbt("build", *flags, "--vars", f"{{as_of: '{as_of}'{more_vars}}}")
     assert run.returncode == 0, run.output[-5000:]
 
 
@@ -333,6 +335,8 @@ def test_the_usable_events_were_appended_to_not_rebuilt(pair):
 # --- the batches after the second load -----------------------------------------------------------------------
 #: as_of of the third batch: a day later, as a schedule moves it (scores decay, the retention window moves)
 NEXT_AS_OF = "2026-11-01 23:59:59"
+#: batch 5's retention (default 730 days): from NEXT_AS_OF it keeps days from 2026-09-02 on
+SHORT_RETENTION_DAYS = 60
 #: an event that arrives late, weeks older than the newest day the daily aggregate holds
 LATE_EVENT_AT = "2026-10-12T10:00:00.000Z"
 
@@ -381,13 +385,14 @@ def activity_events(space: Workspace, user_id: str, day: str) -> int:
                         "and activity_date = cast(? as date)", [user_id, day])
 
 
-def compared_with_full_refresh(space: Workspace, as_of: str, tmp_path_factory) -> dict[str, tuple[list, list]]:
-    """Each compared table as the incremental build left it and as a --full-refresh of the same inputs (on a copy of
-    the same warehouse) makes it."""
+def compared_with_full_refresh(space: Workspace, as_of: str, tmp_path_factory,
+                               more_vars: str = "") -> dict[str, tuple[list, list]]:
+    """Each compared table as the incremental build left it and as a --full-refresh of the same inputs and vars (on a
+    copy of the same warehouse) makes it."""
     full = Workspace(tmp_path_factory.mktemp("full"))
     shutil.copytree(space.raw, full.raw, dirs_exist_ok=True)
     shutil.copy(space.database, full.database)
-    build(full, as_of, "--full-refresh")
+    build(full, as_of, "--full-refresh", more_vars=more_vars)
     return {table: (rows(space, sql, keyed), rows(full, sql, keyed)) for table, (sql, keyed) in QUERIES.items()}
 
 
@@ -399,7 +404,10 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
       unsubscribes by email, an event of a fourth arrives 19 days late (weeks before the newest day held), a CRM
       contact changes title and account and another bounces, an account changes its firmographics;
     - batch 4, as_of a day later: a known user's erasure request, returning users' events of the new day, one
-      event file deleted and one rewritten, a new IP range.
+      event file deleted and one rewritten, a new IP range;
+    - batch 5, no new data: vars that rewrite history, retention_days shortened to 60 days and
+      identity_max_user_ids_per_person raised to 2;
+    - batch 6, no new data: both vars back to their defaults.
     """
     first, _, _ = pair
     space = Workspace(tmp_path_factory.mktemp("sequence"))
@@ -474,10 +482,27 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
         returning=space.scalar("select count(*) from int_events_attributed where message_id like 'returning-%' "
                                "and person_id is not null"),
     )
+
+    # batch 5, no new data: vars that rewrite history, a shorter retention and two user ids per person
+    history_vars = f", retention_days: {SHORT_RETENTION_DAYS}, identity_max_user_ids_per_person: 2"
+    oldest_before = space.scalar("select min(activity_date) from int_activity_daily where day_events is not null")
+    build(space, NEXT_AS_OF, more_vars=history_vars)
+    results["batch 5"] = compared_with_full_refresh(space, NEXT_AS_OF, tmp_path_factory, history_vars)
+    evidence.update(
+        oldest_days=(oldest_before, space.scalar(
+            "select min(activity_date) from int_activity_daily where day_events is not null")),
+        users_joined=space.scalar("select count(*) from (select person_id from int_identity_person_ids "
+                                  "where identifier_type = 'user_id' group by 1 having count(*) > 1)"),
+    )
+    # batch 6, no new data: both vars back to their defaults (the retention window takes old days back)
+    build(space, NEXT_AS_OF)
+    results["batch 6"] = compared_with_full_refresh(space, NEXT_AS_OF, tmp_path_factory)
+    evidence["oldest_day_restored"] = space.scalar(
+        "select min(activity_date) from int_activity_daily where day_events is not null")
     return {"compared": results, "evidence": evidence}
 
 
-@pytest.mark.parametrize("batch", ["batch 3", "batch 4"])
+@pytest.mark.parametrize("batch", ["batch 3", "batch 4", "batch 5", "batch 6"])
 @pytest.mark.parametrize("table", sorted(QUERIES))
 def test_each_later_batch_equals_full_refresh(later_batches, batch, table):
     incremental, full = later_batches["compared"][batch][table]
@@ -494,3 +519,7 @@ def test_the_later_batches_changed_what_they_claim(later_batches):
     assert evidence["unsubscribed"] == 1
     assert evidence["erased"] == 0
     assert evidence["returning"] == 10  # the erased user's 5 new events are suppressed
+    oldest_before, oldest_short = evidence["oldest_days"]
+    assert str(oldest_short) >= "2026-09-02" > str(oldest_before), "the shorter retention must drop old days"
+    assert evidence["oldest_day_restored"] == oldest_before, "the default retention must take them back"
+    assert evidence["users_joined"] > 0, "two user ids per person must join some users"
