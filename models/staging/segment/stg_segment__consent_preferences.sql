@@ -11,6 +11,8 @@
   to be honoured after the event left the retention window). int_consent_latest
   merges these with the consent file.
 -#}
+{#- a table: its tests and int_consent_latest read it once each, not one scan of every event line each -#}
+{{ config(materialized='table') }}
 
 with
 
