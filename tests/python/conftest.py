@@ -131,6 +131,12 @@ def demo_200k(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return space
 
 
+def append_csv(path: Path, *lines: str) -> None:
+    """Append rows (already CSV text) to a raw file, as a producer adding records does."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+
+
 def read_manifest(truth: Path) -> dict:
     return json.loads((truth / "manifest.json").read_text())
 

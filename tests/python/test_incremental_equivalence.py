@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.python.conftest import Workspace
+from tests.python.conftest import Workspace, append_csv
 
 AS_OF = "2026-10-31 23:59:59"
 #: the second load's events are of the last days, from here on
@@ -42,6 +42,23 @@ RECENT_START = "2026-10-28"
 def build(space: Workspace, as_of: str = AS_OF, *flags: str, more_vars: str = "") -> None:
     run = space.dbt("build", *flags, "--vars", f"{{as_of: '{as_of}'{more_vars}}}")
     assert run.returncode == 0, run.output[-5000:]
+
+
+def copy_of(space: Workspace, tmp_path_factory: pytest.TempPathFactory, name: str) -> Workspace:
+    """A new workspace with the same raw files (copy2: each keeps its version) and a copy of the warehouse."""
+    copy = Workspace(tmp_path_factory.mktemp(name))
+    shutil.copytree(space.raw, copy.raw, dirs_exist_ok=True)
+    shutil.copy(space.database, copy.database)
+    return copy
+
+
+def full_refresh_of(space: Workspace, as_of: str, tmp_path_factory: pytest.TempPathFactory,
+                    more_vars: str = "") -> Workspace:
+    """`dbt build --full-refresh` of the same raw data and vars on a copy of the same warehouse (history tables
+    such as erasure_log and the change log are kept by design; everything else is rebuilt)."""
+    full = copy_of(space, tmp_path_factory, "full")
+    build(full, as_of, "--full-refresh", more_vars=more_vars)
+    return full
 
 
 def person_keys(space: Workspace) -> dict[str, str]:
@@ -235,13 +252,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     compiled = next((incremental.root / "target" / "compiled").rglob("base_segment__event_lines.sql")).read_text()
     read_by_second_build = set(re.findall(r"'(events/[^']+)'", compiled))
 
-    # the full refresh: the same raw data and a copy of the same warehouse, rebuilt with --full-refresh
-    # (history tables such as erasure_log and the change log are kept by design; everything else is rebuilt)
-    full = Workspace(tmp_path_factory.mktemp("full"))
-    shutil.copytree(incremental.raw, full.raw, dirs_exist_ok=True)
-    shutil.copy(incremental.database, full.database)
-    run = full.dbt("build", "--full-refresh", "--vars", f"{{as_of: '{AS_OF}'}}")
-    assert run.returncode == 0, run.output[-5000:]
+    full = full_refresh_of(incremental, AS_OF, tmp_path_factory)
     changed = {
         "visitor_people_before": visitor_people_before,
         "visitor_people": {visitor: people_of(incremental, visitor, user["userId"])
@@ -364,11 +375,6 @@ def usable_track_lines(space: Workspace, user_id: str, limit: int) -> list[dict]
         "limit ?", [user_id, limit])]
 
 
-def append_csv(path, *lines: str) -> None:
-    with path.open("a") as handle:
-        handle.write("".join(line + "\n" for line in lines))
-
-
 def rewrite_csv(path, change) -> None:
     """Rewrite a CSV file, passing each row (a dict) through change(number, row) -> row."""
     with path.open(newline="") as handle:
@@ -389,10 +395,7 @@ def compared_with_full_refresh(space: Workspace, as_of: str, tmp_path_factory,
                                more_vars: str = "") -> dict[str, tuple[list, list]]:
     """Each compared table as the incremental build left it and as a --full-refresh of the same inputs and vars (on a
     copy of the same warehouse) makes it."""
-    full = Workspace(tmp_path_factory.mktemp("full"))
-    shutil.copytree(space.raw, full.raw, dirs_exist_ok=True)
-    shutil.copy(space.database, full.database)
-    build(full, as_of, "--full-refresh", more_vars=more_vars)
+    full = full_refresh_of(space, as_of, tmp_path_factory, more_vars)
     return {table: (rows(space, sql, keyed), rows(full, sql, keyed)) for table, (sql, keyed) in QUERIES.items()}
 
 
@@ -410,9 +413,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     - batch 6, no new data: both vars back to their defaults.
     """
     first, _, _ = pair
-    space = Workspace(tmp_path_factory.mktemp("sequence"))
-    shutil.copytree(first.raw, space.raw, dirs_exist_ok=True)  # (copy2: the files keep their versions)
-    shutil.copy(first.database, space.database)
+    space = copy_of(first, tmp_path_factory, "sequence")
     results = {}
 
     withdraws_analytics, withdraws_marketing, unsubscribes, late_user, erased_user = member_user_ids(space, 5)

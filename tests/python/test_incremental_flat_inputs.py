@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.python.conftest import Workspace
+from tests.python.conftest import Workspace, append_csv
 
 #: flat input file stem -> its staging model
 MODELS = {
@@ -57,11 +57,6 @@ def full_refresh_rows(space: Workspace, scratch: Path, vars_: str = "") -> dict[
     shutil.copytree(space.raw, reference.raw, copy_function=shutil.copy2)
     build(reference, "--full-refresh", vars_=vars_)
     return rows(reference)
-
-
-def append_csv(path: Path, *lines: str) -> None:
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write("".join(line + "\n" for line in lines))
 
 
 @pytest.fixture(scope="module")
