@@ -13,10 +13,14 @@
   2. appends the usable lines among those judged since, and the usable lines
      older than its oldest row that are inside the retention window (as_of or
      retention_days moved back).
-  Step 2 reads the newest stamp the table had before step 1
-  (`events_consumed_until`, rendered when dbt compiles the model, before its
-  pre-hook runs), so every line is taken exactly once; step 1 compares each
-  row with its own stamp, so it holds however often it runs.
+  Step 2 reads the newest stamp and the oldest event the table had before
+  step 1 (`events_consumed_until`, `events_held_from`, rendered when dbt
+  compiles the model, before its pre-hook runs), so every line is taken
+  exactly once: a row step 1 deletes was judged again (taken again by its
+  new stamp), is of a file version staging no longer holds, or is older than
+  the retention cutoff. Step 1 compares each row with its own stamp, so it
+  holds however often it runs. Both steps compare stamps with literals, so
+  DuckDB skips the row groups of lines judged long ago.
 -#}
 
 {#- The judged_at stamp of the lines stg_segment__events judges in this build. -#}
@@ -39,6 +43,15 @@
     {{ return("cast('" ~ (newest or '1900-01-01 00:00:00') ~ "' as timestamp)") }}
 {%- endmacro %}
 
+{#- SQL literal: the oldest event_at the incremental model `relation` holds; none when it is empty. -#}
+{% macro events_held_from(relation) -%}
+    {%- set oldest = none -%}
+    {%- if execute -%}
+        {%- set oldest = run_query('select cast(min(event_at) as varchar) from ' ~ relation).columns[0].values()[0] -%}
+    {%- endif -%}
+    {{ return(none if oldest is none else "cast('" ~ oldest ~ "' as timestamp)") }}
+{%- endmacro %}
+
 {#- Pre-hook of int_events_deduplicated: step 1 above. Nothing on a full build. -#}
 {% macro forget_events_judged_again(events_relation) -%}
     {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
@@ -46,7 +59,8 @@
     {%- set judged_again -%}
         exists (
             select 1 from {{ events_relation }} as judged
-            where judged.judged_at > {{ this }}.judged_at
+            where judged.judged_at > {{ customer_segments.events_consumed_until(this) }}
+                and judged.judged_at > {{ this }}.judged_at
                 and judged.source_file = {{ this }}.source_file
                 and judged.line_number = {{ this }}.line_number
         )

@@ -20,17 +20,27 @@ with
 
 events as (
 
-    select * from {{ ref('stg_segment__events') }}
-    where quarantine_reason is null
+{%- set usable %}
+        quarantine_reason is null
         and duplicate_reason is null
         and event_at >= {{ customer_segments.retention_cutoff() }}
-{%- if is_incremental() %}
-        -- judged since the last build, or back inside the retention window
-        and (
-            judged_at > {{ customer_segments.events_consumed_until(this) }}
-            or event_at < (select min(event_at) from {{ this }})
-            or not exists (select 1 from {{ this }})
-        )
+{%- endset %}
+{%- set consumed_until = customer_segments.events_consumed_until(this) if is_incremental() else none %}
+{%- set held_from = customer_segments.events_held_from(this) if is_incremental() else none %}
+
+    select * from {{ ref('stg_segment__events') }}
+    where {{ usable }}
+{%- if held_from is not none %}
+        -- judged since the last build (both bounds are literals, so the scan skips older row groups)
+        and judged_at > {{ consumed_until }}
+
+    union all
+
+    -- taken back into the retention window (as_of or retention_days moved back)
+    select * from {{ ref('stg_segment__events') }}
+    where {{ usable }}
+        and judged_at <= {{ consumed_until }}
+        and event_at < {{ held_from }}
 {%- endif %}
 
 ),

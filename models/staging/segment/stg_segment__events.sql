@@ -18,12 +18,15 @@
   by file and line): every line of a call that has a line in a file read or
   dropped in this build, or a copy of a messageId such a file holds. Copies are
   numbered over every line of those messageIds, and a call's lines are all
-  judged together, so each verdict is the one a full build would give. The
+  judged together, so each verdict is the one a full build would give. Of
+  those, only the lines that are new or whose verdict changed are written
+  (most lines of a touched call keep theirs), so `judged_at` moves only when
+  a line's row changes. The
   post-hook drops the lines of files that were rewritten or deleted. On Spark
   (no DELETE on Parquet tables) the model is a table, judged whole every build.
   One difference by design: a line without receivedAt and sentAt is judged
   `timestamp_in_future` against the start of the build that judged it.
-  `judged_at` says when a line was last judged, so int_events_deduplicated
+  `judged_at` says when a line's row was last written, so int_events_deduplicated
   can take exactly the lines judged since it last ran (macro judged_at_value).
 -#}
 
@@ -130,6 +133,7 @@ checked as (
     -- and the raw line and JSON fragments are most of a row's bytes
     select
         source_file,
+        source_file_version,
         line_number,
         message_id,
         call_key,
@@ -202,6 +206,7 @@ verdicts as (
 
     select
         source_file,
+        source_file_version,
         line_number,
         quarantine_reason,
         case
@@ -215,6 +220,26 @@ verdicts as (
     from fires
 
 ),
+{%- if is_incremental() %}
+
+changed_verdicts as (
+
+    -- Of the lines judged again, only those whose verdict is new or differs from the one held are
+    -- written: a line of a touched call is usually judged as before (a returning visitor's page view
+    -- shares its call with every earlier view of that page), and rewriting it would stamp it judged
+    -- again and send it down the incremental models for nothing.
+    select verdicts.*
+    from verdicts
+    left join {{ this }} as held
+        on verdicts.source_file = held.source_file
+        and verdicts.line_number = held.line_number
+        and verdicts.source_file_version = held.source_file_version
+    where held.source_file is null
+        or coalesce(verdicts.quarantine_reason, '') <> coalesce(held.quarantine_reason, '')
+        or coalesce(verdicts.duplicate_reason, '') <> coalesce(held.duplicate_reason, '')
+
+),
+{%- endif %}
 
 final as (
 
@@ -257,7 +282,7 @@ final as (
         {{ customer_segments.judged_at_value() }} as judged_at
 
     from {{ lines }} as event_lines
-    inner join verdicts
+    inner join {{ 'changed_verdicts' if is_incremental() else 'verdicts' }} as verdicts
         on event_lines.source_file = verdicts.source_file
         and event_lines.line_number = verdicts.line_number
 
