@@ -195,8 +195,17 @@ def test_readme_is_a_front_door():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= 300
     assert "docs/report.png" in readme
-    for line in readme.splitlines():
-        assert "CONTRACT.md" not in line, line
+
+
+def test_the_contract_is_named_by_its_path():
+    """The contract is docs/contract.md; nothing may send the reader to its old name."""
+    old_name = "CONTRACT" + ".md"
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in project_text_files()
+        if old_name in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert (DOCS / "contract.md").exists() and not offenders, offenders
 
 
 def test_no_link_or_comment_points_outside_the_repo():
