@@ -12,24 +12,24 @@
 SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
 `dbt build` from the repository root, and prints a short summary read back
 from the warehouse. After a successful build it publishes the marts to the
-serving database BI tools read (README "Serving BI while dbt builds");
+serving database BI tools read (docs/serving.md);
 `publish` does that step alone. A build that erased someone then compacts
-the warehouse before it publishes (README "Privacy"); `compact` does that step
+the warehouse before it publishes (docs/privacy.md); `compact` does that step
 alone, for warehouses built with plain `dbt build` (exit 1 when it could not).
 Exit codes: 0 success, 1 the dbt build failed or its result was not
 published (also: another build or another process holds the warehouse, so
 nothing was built), 2 bad usage or configuration (bad vars, unknown dbt
 arguments, a folder that cannot be created), each with one line saying what
 to do, never a Python traceback.
-`report` writes the segment report, one static HTML page (README "Segment
-report"); `build` writes it too after a successful build and prints its path
+`report` writes the segment report, one static HTML page
+(docs/report.md); `build` writes it too after a successful build and prints its path
 (a report that cannot be written is said, and does not change the exit code).
 `export-person` writes, as JSON, everything the warehouse holds about the
-person an identifier belongs to (README "Privacy"); it exits 1 when nobody
+person an identifier belongs to (docs/privacy.md); it exits 1 when nobody
 holds the identifier and 2 when it could mean several people.
 `explain` shows one person: identifiers, scores with the events that
 contributed most, and for every segment why they are or are not a member
-(README "Explain"); same exit codes as `export-person`.
+(docs/segments.md); same exit codes as `export-person`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class BuildFailed(Exception):
 
 
 def raw_path() -> Path:
-    """The raw input folder, as the dbt project resolves it (CONTRACT: Inputs)."""
+    """The raw input folder, as the dbt project resolves it (docs/contract.md, Inputs)."""
     return _resolve(os.environ.get("SEGMENTS_RAW_PATH", DEFAULT_RAW_PATH))
 
 
@@ -100,7 +100,7 @@ def ensure_demo_data(events: int, seed: int) -> None:
         if not has_events(folder):
             raise UsageError(
                 f"SEGMENTS_RAW_PATH={os.environ['SEGMENTS_RAW_PATH']} has no events/ files. "
-                "Point it at a folder laid out as in CONTRACT.md (Inputs), or unset it to build on demo data."
+                "Point it at a folder laid out as in docs/contract.md (Inputs), or unset it to build on demo data."
             )
         return
     if has_events(folder):

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-#: CONTRACT.md "Outputs": what BI tools and downstream jobs query.
+#: docs/contract.md "Outputs": what BI tools and downstream jobs query.
 CONTRACT_TABLES = (
     "person_identifiers",
     "people",
@@ -46,7 +46,7 @@ CONTRACT_TABLES = (
     "suppressions",
 )
 
-#: Marts beyond the contract that the README offers to BI: the identity graph's
+#: Marts beyond the contract that docs/serving.md offers to BI: the identity graph's
 #: evidence and the build audit trail (which code and inputs made these tables).
 EVIDENCE_TABLES = (
     "person_account_links",

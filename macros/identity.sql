@@ -1,5 +1,5 @@
 {#-
-  Identity-graph helpers (README "Identity graph").
+  Identity-graph helpers (docs/identity.md).
 -#}
 
 {#- An identifier as the graph matches it: trimmed, empty -> null, lower-cased for

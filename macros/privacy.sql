@@ -1,5 +1,5 @@
 {#-
-  Privacy helpers (README "Privacy"): the salted hash erasure is remembered by,
+  Privacy helpers (docs/privacy.md): the salted hash erasure is remembered by,
   suppression of erased people's rows at the staging layer, and the purge that
   removes a newly erased person from every table at the end of a build.
 -#}
@@ -553,7 +553,7 @@
 {#-
   After a purge, segments.member_count and holdout_count count from
   segment_members again, so the catalog agrees with its members in the build
-  that erased them (other aggregates catch up at the next build; README "Privacy").
+  that erased them (other aggregates catch up at the next build; docs/privacy.md).
 -#}
 {% macro recount_segments(relations) -%}
     {{ return(adapter.dispatch('recount_segments', 'customer_segments')(relations)) }}

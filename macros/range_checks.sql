@@ -1,7 +1,7 @@
 {#-
   Range checks for the flat inputs (orders, CRM, consent, email events), as
   stg_segment__events has them for events: `case` branches that quarantine a
-  value no real record can have (README "Input errors"). A date in year 0001 or
+  value no real record can have (docs/quality.md). A date in year 0001 or
   9999 would otherwise count as a real order and move every BG/NBD fit.
     timestamp_range_checks(column)  timestamp_too_old   before var min_valid_record_at
                                     timestamp_in_future later than the build's start + var max_clock_skew_hours

@@ -1,5 +1,5 @@
 {#-
-  Reading the raw input folder (CONTRACT.md: Inputs).
+  Reading the raw input folder (docs/contract.md, Inputs).
 
   Staging models are the only place that knows where raw data lives; they call
   `raw_event_lines()` or `raw_table_rows()` and get back a relation with
@@ -115,7 +115,7 @@
     {%- if execute and listed | length == 0 -%}
         {{ exceptions.raise_compiler_error(
             "No event files found in '" ~ customer_segments.raw_path() ~ "/events/'. "
-            ~ "Events are the one required input (CONTRACT.md: Inputs). Point SEGMENTS_RAW_PATH "
+            ~ "Events are the one required input (docs/contract.md, Inputs). Point SEGMENTS_RAW_PATH "
             ~ "at your raw folder, or generate demo data with: python -m customer_segments.generate --out "
             ~ customer_segments.raw_path()) }}
     {%- endif -%}
@@ -283,7 +283,7 @@
   Spark: its text reader tolerates bad bytes (replaced by U+FFFD, not marked)
   and any line length; a line over max_raw_line_bytes is cut and marked here
   (cut by characters, not bytes). A corrupt file fails the query as on
-  Spark generally (README "Staging loses nothing").
+  Spark generally (docs/quality.md).
 -#}
 {% macro spark__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
@@ -335,7 +335,7 @@
   order. skip_empty: leave empty lines out before numbering (DuckDB's CSV
   reader skips them; its line reader counts them).
   The numbering is one window over the whole file, i.e. one task: fine for
-  files of a few million lines, a bottleneck beyond (README "Known gaps").
+  files of a few million lines, a bottleneck beyond (docs/known-gaps.md).
 -#}
 {% macro spark_numbered_lines(file, skip_empty=false) -%}
     (
@@ -440,7 +440,7 @@
                     ~ ". Its header has: " ~ (present | join(', ') or '(nothing)')
                     ~ ". Expected: " ~ required_columns | join(', ')
                     ~ (" (optional: " ~ optional_columns | join(', ') ~ ")" if optional_columns else "")
-                    ~ ". See CONTRACT.md, Inputs.") }}
+                    ~ ". See docs/contract.md, Inputs.") }}
             {%- endif -%}
             {%- do selects.append(customer_segments.raw_file_select(file, present, columns, judged_with[file])) -%}
         {%- else -%}
@@ -481,7 +481,7 @@
     {%- set size = run_query("select len(" ~ header_sql ~ ")").rows[0][0] -%}
     {%- if size is none -%}{{ return(none) }}{%- endif -%}
     {%- if size == 0 -%}
-        {{ exceptions.raise_compiler_error("Input file '" ~ file ~ "' cannot be read (not gzip, or a broken gzip stream). See CONTRACT.md, Inputs.") }}
+        {{ exceptions.raise_compiler_error("Input file '" ~ file ~ "' cannot be read (not gzip, or a broken gzip stream). See docs/contract.md, Inputs.") }}
     {%- endif -%}
     {%- set names = [] -%}
     {%- for row in run_query("select unnest(" ~ header_sql ~ ")") -%}{%- do names.append(row[0]) -%}{%- endfor -%}

@@ -1,6 +1,6 @@
 {#-
   Fixes for dbt-spark's `session` method, found building this project on
-  local Spark (README "Spark").
+  local Spark (docs/spark.md).
 -#}
 
 {#-

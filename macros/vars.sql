@@ -1,5 +1,5 @@
 {#-
-  on-run-start: check the knobs (README "Knobs") before anything is built, and
+  on-run-start: check the knobs (docs/knobs.md) before anything is built, and
   stop with one message listing every bad value and what it should be, instead
   of a cast error deep in a model or, worse, a build that runs with a share of
   10 meaning 10%. Each rule: (var, kind, lowest, highest); kinds are 'int',
@@ -128,7 +128,7 @@
             {{ exceptions.raise_compiler_error(
                 "Invalid vars (defaults in dbt_project.yml, overrides from --vars):\n  - "
                 ~ problems | join("\n  - ")
-                ~ "\nFix them and build again; README \"Knobs\" says what each one means.") }}
+                ~ "\nFix them and build again; docs/knobs.md says what each one means.") }}
         {%- endif -%}
     {%- endif -%}
     {{ return('') }}

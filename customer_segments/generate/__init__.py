@@ -1,4 +1,4 @@
-"""Demo data with ground truth: every input of CONTRACT.md, deterministic for a seed.
+"""Demo data with ground truth: every input of docs/contract.md, deterministic for a seed.
 
 People with hidden personas browse anonymously on several devices, identify,
 get aliased, open and click emails and place orders; B2B accounts have CRM

@@ -11,7 +11,7 @@ from customer_segments.generate import DEFAULT_END_DATE, GenerateError, generate
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.generate",
-        description="Write demo raw inputs (CONTRACT.md) and their ground truth, deterministically for a seed.",
+        description="Write demo raw inputs (docs/contract.md) and their ground truth, deterministically for a seed.",
     )
     parser.add_argument("--out", default="data/raw", help="raw input folder to write (default data/raw)")
     parser.add_argument("--truth", default="data/ground_truth", help="ground-truth folder (default data/ground_truth)")

@@ -1,6 +1,6 @@
 """Open a report in headless Chromium, as a reader would, and take its screenshot.
 
-Used by the report's test and to refresh the README's picture:
+Used by the report's test and to refresh docs/report.png:
 
     python -m customer_segments.report.browser warehouse/report.html docs/report.png
 

@@ -1,5 +1,5 @@
 {#-
-  Staging loses nothing (README: "Staging loses nothing"). Returns one row per broken rule:
+  Staging loses nothing (docs/quality.md, "Staging loses nothing"). Returns one row per broken rule:
   1. per input, raw_rows = usable_rows + duplicate_rows + quarantined_rows;
   2. per input, quarantined_rows equals the number of that input's rows in the quarantined_rows table;
   3. per input read by a *_deduplicated model, usable_rows equals that model's row count plus

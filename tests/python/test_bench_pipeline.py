@@ -1,6 +1,6 @@
 """The pipeline benchmark's pieces, fast: the reference pass reads every event line once and counts users,
 the increment adds about 1% as new files without touching the existing ones, and the verdicts follow the
-targets. (The full benchmark runs by hand: bin/bench; its figures are in the README.)"""
+targets. (The full benchmark runs by hand: bin/bench; its figures are in docs/benchmarks.md.)"""
 
 from __future__ import annotations
 

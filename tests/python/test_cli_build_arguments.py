@@ -1,4 +1,4 @@
-"""`segments build` leaves dbt's unit tests to CI unless asked (README "Running it on a schedule")."""
+"""`segments build` leaves dbt's unit tests to CI unless asked (docs/scheduling.md)."""
 
 from __future__ import annotations
 

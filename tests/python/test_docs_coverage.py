@@ -4,7 +4,7 @@ Builds the project (seeds and models, no tests) on a tiny hand-made input in a
 temporary workspace, runs `dbt docs generate`, and compares the manifest (what
 the YAML documents) with the catalog (what the warehouse really has). A column
 in a table but not in its YAML, a YAML column the table no longer has, or an
-empty description is a defect: the README promises every model and column is
+empty description is a defect: docs/serving.md promises every model and column is
 documented.
 """
 
@@ -19,7 +19,7 @@ from conftest import Workspace
 
 PACKAGE = "customer_segments"
 
-# Contract tables (CONTRACT.md, Outputs): their descriptions must say so.
+# Contract tables (docs/contract.md, Outputs): their descriptions must say so.
 CONTRACT_TABLES = {
     "person_identifiers",
     "people",

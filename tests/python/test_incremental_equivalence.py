@@ -12,9 +12,9 @@ A: build on a first load, then add batches, each built incrementally:
 B: after each batch, `dbt build --full-refresh` on a copy of A's warehouse and the same raw data, same as_of.
 (Compared with a brand-new database instead, the marts differ by design in one way: a build that erases
 people for the first time purges them at its end, after the aggregates of that build, segments.member_count
-and account_scores, were computed; README "Privacy".)
+and account_scores, were computed; docs/privacy.md.)
 
-Person ids are stable ids (README "Identity graph"): A keeps the ids of its first build when people merge,
+Person ids are stable ids (docs/identity.md): A keeps the ids of its first build when people merge,
 B hashes the roots it sees, so people are compared by their smallest plain-text identifier, not by id.
 Not compared, because they are history by design: segment_member_changes, identity_person_merges,
 segment_lift (it measures entries over builds), dq_results, build_audit, build_audit_segments, erasure_log;
@@ -175,7 +175,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace
     first_files = [incremental.raw / "events" / "part-a.jsonl", incremental.raw / "events" / "part-b.jsonl"]
     first_files[0].write_text("\n".join(lines[: len(lines) // 2]) + "\n")
     first_files[1].write_text("\n".join(lines[len(lines) // 2:]) + "\n")
-    # identity that the second build changes (README "Incremental builds": attribution): two anonymous
+    # identity that the second build changes (docs/incremental.md: attribution): two anonymous
     # visitors, each with old page calls in part-a (untouched), dated before the recent days (RECENT_START); the second
     # load identifies the first as a known user (a merge), and the first load's identify of the second (dated
     # in the recent days, as the newest lines are), at the end of part-b, goes with part-b's last lines

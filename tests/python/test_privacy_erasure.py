@@ -167,7 +167,7 @@ def erasure(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result["people_after_reload"] = space.scalar("select count(*) from people")
 
     # a full refresh reads every raw file again; other people's text that mentions an erased value is
-    # redacted by the purge only, which knows the values (erasure_log keeps hashes): a known limit (README)
+    # redacted by the purge only, which knows the values (erasure_log keeps hashes): a known limit (docs/known-gaps.md)
     (space.raw / "events" / "zz-mentions.jsonl").unlink()
     build(space, "--full-refresh")
     result["after_full_refresh"] = traces(space, identifiers)

@@ -213,7 +213,7 @@ def test_silhouette_scores_equal_sklearns_for_every_labeling(sample_size):
 
 
 def test_the_same_people_under_other_ids_get_the_same_segments():
-    """Person ids are stable across builds but not across a --full-refresh (README "Identity graph"): the same
+    """Person ids are stable across builds but not across a --full-refresh (docs/identity.md): the same
     people must get the same suggestions whatever their ids, so rows are ordered by their values, not by id.
     On people without planted groups (each feature shuffled on its own) k-means' answer depends on where it
     starts, which is where the order of the rows shows (ordered by id, every seed tried gave other segments)."""

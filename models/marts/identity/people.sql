@@ -1,7 +1,7 @@
 {#-
   CONTRACT people: one row per person, with account, activity window, lifecycle
   stage and consent per purpose. email is the sha256 of the address unless var
-  publish_direct_identifiers is true (README "Privacy").
+  publish_direct_identifiers is true (docs/privacy.md).
 -#}
 {{ customer_segments.after_quality_gate() }}
 

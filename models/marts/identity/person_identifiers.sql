@@ -1,9 +1,9 @@
 {#-
   CONTRACT person_identifiers: one row per (identifier_type, identifier_value)
-  that belongs to a person, with its stable person_id (README "Identity graph").
+  that belongs to a person, with its stable person_id (docs/identity.md).
   Junk and shared values belong to nobody and are not here; their links are in
   identity_rejected_edges. Emails (var direct_identifier_types) are published
-  as sha256 unless var publish_direct_identifiers is true (README "Privacy").
+  as sha256 unless var publish_direct_identifiers is true (docs/privacy.md).
 -#}
 {{ customer_segments.after_quality_gate() }}
 

@@ -1,7 +1,7 @@
 {#-
   CONTRACT suppressions: one row per person and (channel, purpose) the person
   must not be reached on or used for, with the reason and since when
-  (README "Privacy", table "Consent and suppression signals"):
+  (docs/privacy.md, "Suppressions"):
     analytics_refused   all / all        analytics consent refused or withdrawn: not profiled
     consent_withdrawn   all / <purpose>  marketing or personalization refused or withdrawn
     do_not_sell         ads / all        data_sharing refused (also a GPC signal on an event)

@@ -1,5 +1,5 @@
 {#-
-  Every raw row that could not be used, with why (CONTRACT: quarantined_rows).
+  Every raw row that could not be used, with why (docs/contract.md, Outputs: quarantined_rows).
   `raw` is the row as text: the JSON line for events, the row's fields as a
   JSON object for flat files. source_file and line_number point at the row.
   quarantined_at is when the row's file was last written (its modification

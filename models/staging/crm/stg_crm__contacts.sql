@@ -87,7 +87,7 @@ final as (
         case when quarantine_reason is null and version_rank > 1 then 'duplicate_contact_id' end as duplicate_reason
 
     from versions
-    -- rows of people erased in earlier builds stay out (README "Privacy")
+    -- rows of people erased in earlier builds stay out (docs/privacy.md)
     where {{ customer_segments.not_erased('versions', [('crm_contact_id', 'contact_id'), ('email', 'email')]) }}
 
 )

@@ -87,7 +87,7 @@ final as (
         case when quarantine_reason is null and copy_number > 1 then 'duplicate_consent_record' end as duplicate_reason
 
     from copies
-    -- rows of people erased in earlier builds stay out (README "Privacy")
+    -- rows of people erased in earlier builds stay out (docs/privacy.md)
     where {{ customer_segments.not_erased('copies', [('column:subject_type', 'subject_value')]) }}
 
 )

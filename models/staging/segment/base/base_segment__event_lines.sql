@@ -14,7 +14,7 @@
   of the line alone, so appending file by file gives the same rows as parsing
   everything at once; the verdicts that depend on other lines or on the build
   (quarantine, duplicates, double fires) are made in stg_segment__events.
-  Lines of people erased in earlier builds are not appended (README "Privacy").
+  Lines of people erased in earlier builds are not appended (docs/privacy.md).
 -#}
 
 with
