@@ -8,7 +8,6 @@ run while a demo build is open.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,18 +16,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from customer_segments.dbt_runner import PROJECT_DIR as REPO_ROOT
+from customer_segments.dbt_runner import dbt_command, dbt_env
 
 # In a pytest-xdist worker (bin/test), __main__ has neither __spec__ nor __file__, which pyspark.sql.connect
 # (imported by great_expectations) takes for a doctest run and answers with sys.exit(0) mid-import.
 _main = sys.modules["__main__"]
 if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest-xdist worker>"
-
-
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
 
 
 @dataclass
@@ -59,12 +54,11 @@ class Workspace:
         self.database.parent.mkdir(parents=True, exist_ok=True)
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
+        """dbt's environment for this workspace (dbt_runner.dbt_env), on the repository's profiles.yml."""
+        env = dbt_env(
             SEGMENTS_RAW_PATH=str(self.raw),
             SEGMENTS_DUCKDB_PATH=str(self.database),
             DBT_PROFILES_DIR=str(REPO_ROOT),
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
         if self.unit_tests:
             env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
@@ -73,14 +67,7 @@ class Workspace:
         return env
 
     def dbt(self, *args: str) -> DbtRun:
-        command = [
-            dbt_executable(),
-            *args,
-            "--target-path",
-            str(self.root / "target"),
-            "--log-path",
-            str(self.root / "logs"),
-        ]
+        command = dbt_command(*args, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
         done = subprocess.run(command, cwd=REPO_ROOT, env=self.env(), capture_output=True, text=True)
         return DbtRun(done.returncode, done.stdout + done.stderr)
 

@@ -469,7 +469,7 @@ def test_dbt_meeting_a_locked_warehouse_prints_no_traceback(
         for name, value in {
             "SEGMENTS_DUCKDB_PATH": str(database), "SEGMENTS_RAW_PATH": str(tmp_path / "raw"),
             "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(REPO_ROOT),
+            "DBT_PROFILES_DIR": str(REPO_ROOT),
         }.items():
             monkeypatch.setenv(name, value)
         with pytest.raises(cli.BuildFailed) as refused:
