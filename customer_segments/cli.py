@@ -42,7 +42,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from customer_segments import build_lock, compact, publish
-from customer_segments import explain
+from customer_segments import explain, lookup
 from customer_segments import dbt_runner
 from customer_segments.dbt_output import DbtOutput
 from customer_segments.dbt_runner import dbt_command, dbt_env
@@ -308,10 +308,10 @@ def _about_person(read, options: argparse.Namespace):
     connection = _open_read_only()
     try:
         return read(connection, options.identifier, options.type)
-    except access.PersonNotFound as missing:
+    except lookup.PersonNotFound as missing:
         print(f"segments: {missing}", file=sys.stderr)
         return None
-    except access.AccessError as problem:
+    except lookup.AccessError as problem:
         raise UsageError(str(problem))
     finally:
         connection.close()
@@ -379,7 +379,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("identifier", help="an identifier of the person: email, user id, anonymous id, ...")
     export.add_argument(
         "--type",
-        choices=access.IDENTIFIER_TYPES,
+        choices=lookup.IDENTIFIER_TYPES,
         help="the identifier's type (default: try every type)",
     )
     export.add_argument("--out", metavar="FILE", help="write the JSON to this file (default: standard output)")
@@ -389,7 +389,7 @@ def parser() -> argparse.ArgumentParser:
     )
     explain_command.add_argument("identifier", help="an identifier of the person: email, user id, anonymous id, ...")
     explain_command.add_argument(
-        "--type", choices=access.IDENTIFIER_TYPES, help="the identifier's type (default: try every type)"
+        "--type", choices=lookup.IDENTIFIER_TYPES, help="the identifier's type (default: try every type)"
     )
     explain_command.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain_command.set_defaults(handler=cmd_explain)

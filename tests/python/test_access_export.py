@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from conftest import REPO_ROOT, DemoBuild
+from customer_segments import lookup
 from customer_segments.privacy import access
 
 REQUIRED_TYPES = ("anonymous_id", "user_id", "email")
@@ -293,7 +294,7 @@ def test_pseudonymized_published_emails_are_tolerated():
 
 def test_rule_columns_ignore_comments_and_keys():
     sql = "{#- uses fit_score in prose -#}\nselect person_id, monetary -- not frequency\nfrom s where p_alive < 0.5"
-    assert access.rule_columns(sql, ["person_id", "monetary", "frequency", "p_alive", "fit_score"]) == [
+    assert lookup.rule_columns(sql, ["person_id", "monetary", "frequency", "p_alive", "fit_score"]) == [
         "monetary",
         "p_alive",
     ]

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO_ROOT, DemoBuild
 from customer_segments import explain
-from customer_segments.privacy import access
+from customer_segments import lookup
 
 # the access export's people and fixtures: ground-truth people with an anonymous id, a user id
 # and an email, not erased, every identifier linkable
@@ -75,7 +75,7 @@ def test_the_same_explanation_by_anonymous_id_user_id_and_email(build, warehouse
     assert document == explain.explain_person(warehouse, values["user_id"])
     assert document["unavailable"] == []
     held = {(i["identifier_type"], i["identifier_value"]) for i in document["identifiers"]}
-    assert {(kind, access.normalize_identifier(warehouse, kind, value)) for kind, value in values.items()} <= held
+    assert {(kind, lookup.normalize_identifier(warehouse, kind, value)) for kind, value in values.items()} <= held
     # the text carries the facts: the person, every identifier in plain text, every segment, the scores
     text = texts["email"]
     assert document["person_id"] in text
@@ -99,7 +99,7 @@ def test_every_catalog_segment_gets_a_verdict(warehouse, person, truth):
 def test_contributions_add_up_to_the_scores(warehouse, person, truth):
     """The top contributions and the rest add up to person_scores, for the picked person and the top scorers."""
     email = next(r["identifier_value"] for r in truth[person] if r["identifier_type"] == "email")
-    people = [access.resolve_person(warehouse, email)] + [
+    people = [lookup.resolve_person(warehouse, email)] + [
         row[0]
         for row in warehouse.execute(
             "select person_id from person_scores order by engagement_score desc, person_id limit 20"
@@ -145,7 +145,7 @@ def test_members_of_person_segments_are_told_when_they_entered(warehouse):
         assert verdict["is_member"] and verdict["reasons"] == []
         assert verdict["matches_rule"] is True and verdict["consent"]["allows"] is True
         membership = verdict["membership"]
-        assert membership["entered_at"] == access.json_value(entered_at)
+        assert membership["entered_at"] == lookup.json_value(entered_at)
         assert (membership["is_holdout"], membership["score"], membership["is_primary"]) == (is_holdout, score, is_primary)
         assert verdict["values"]
 
