@@ -33,7 +33,8 @@ from typing import Any, Callable
 
 import duckdb
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The repository: the segment catalog's SQL (models/) is read from here for `why`.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 IDENTIFIER_TYPES = ("anonymous_id", "user_id", "email", "device_id", "crm_contact_id")
 
