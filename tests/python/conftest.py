@@ -232,8 +232,22 @@ SHARED_BUILDS = {
 _WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}
 
 
+#: `bin/test --quick` (pytest -m quick), for development: the modules of Python unit tests, and test_docs_coverage,
+#: whose one small end-to-end build (seed, run, docs generate on a few hand-made rows) checks the whole project
+#: compiles and runs. A test of these modules that uses a shared session build is left out (its build takes minutes).
+QUICK_MODULES = (
+    "test_docs_coverage", "test_bgnbd", "test_purchase_history", "test_quality_suite", "test_predictions_odd_histories",
+    "test_segment_suggestions", "test_generate", "test_cli_build_arguments", "test_serving", "test_access_export",
+    "test_explain", "test_bench_pipeline", "test_suite_layout",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow modules first (a stable sort: the order within a module is kept)."""
+    """Mark the quick tests (QUICK_MODULES) and run the slow modules first (a stable sort: the order within a
+    module is kept)."""
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in QUICK_MODULES and not set(SHARED_BUILDS) & set(item.fixturenames):
+            item.add_marker(pytest.mark.quick)
     rank = {name: position for position, name in enumerate(SLOW_MODULES)}
     items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(SLOW_MODULES)))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.python.conftest import SHARED_BUILDS
+from tests.python.conftest import QUICK_MODULES, SHARED_BUILDS
 
 TESTS = Path(__file__).resolve().parent
 
@@ -55,3 +55,7 @@ def test_a_module_belongs_to_one_shared_build_at_most():
     listed = [module for modules in SHARED_BUILDS.values() for module in modules]
     assert len(listed) == len(set(listed))
 
+
+def test_quick_modules_are_test_modules():
+    """bin/test --quick selects by module name: a renamed module must not drop out of it silently."""
+    assert sorted(set(QUICK_MODULES) - {path.stem for path in TESTS.glob("test_*.py")}) == []
