@@ -42,8 +42,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from customer_segments import build_lock, compact, publish
-from customer_segments import explain
+from customer_segments import explain, lookup
+from customer_segments import dbt_runner
 from customer_segments.dbt_output import DbtOutput
+from customer_segments.dbt_runner import dbt_command, dbt_env
 from customer_segments import summary as build_summary
 from customer_segments.report import ReportError, render_report
 from customer_segments.privacy import access
@@ -114,24 +116,16 @@ def ensure_demo_data(events: int, seed: int) -> None:
     generate(folder, _resolve(DEFAULT_TRUTH_PATH), events=events, seed=seed, end_date=end)
 
 
-def dbt_executable() -> str:
-    """The dbt next to this Python, so the project's virtualenv is used even when not activated."""
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
-
-
 def run_dbt(args: list[str]) -> int:
-    """Run dbt from the repository root (where profiles.yml is) and return its exit code.
+    """Run dbt as every tool of the project does (dbt_runner) and return its exit code.
 
     dbt's output is shown as it comes, without Python tracebacks (dbt_output).
     Raises UsageError when dbt refused the vars (macro validate_vars) or its
     arguments, and BuildFailed when another process held the warehouse.
     """
-    env = dict(os.environ)
-    env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
     output = DbtOutput()
     with subprocess.Popen(
-        [dbt_executable(), *args], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        dbt_command(*args), cwd=dbt_runner.PROJECT_DIR, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace", bufsize=1,
     ) as process:
         assert process.stdout is not None
@@ -314,10 +308,10 @@ def _about_person(read, options: argparse.Namespace):
     connection = _open_read_only()
     try:
         return read(connection, options.identifier, options.type)
-    except access.PersonNotFound as missing:
+    except lookup.PersonNotFound as missing:
         print(f"segments: {missing}", file=sys.stderr)
         return None
-    except access.AccessError as problem:
+    except lookup.AccessError as problem:
         raise UsageError(str(problem))
     finally:
         connection.close()
@@ -385,7 +379,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("identifier", help="an identifier of the person: email, user id, anonymous id, ...")
     export.add_argument(
         "--type",
-        choices=access.IDENTIFIER_TYPES,
+        choices=lookup.IDENTIFIER_TYPES,
         help="the identifier's type (default: try every type)",
     )
     export.add_argument("--out", metavar="FILE", help="write the JSON to this file (default: standard output)")
@@ -395,7 +389,7 @@ def parser() -> argparse.ArgumentParser:
     )
     explain_command.add_argument("identifier", help="an identifier of the person: email, user id, anonymous id, ...")
     explain_command.add_argument(
-        "--type", choices=access.IDENTIFIER_TYPES, help="the identifier's type (default: try every type)"
+        "--type", choices=lookup.IDENTIFIER_TYPES, help="the identifier's type (default: try every type)"
     )
     explain_command.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain_command.set_defaults(handler=cmd_explain)

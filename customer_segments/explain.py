@@ -3,7 +3,7 @@
 `segments explain IDENTIFIER` answers the questions support and marketing ask
 about one person ("why is she not a champion?") without SQL by hand. It
 resolves the identifier and reads the person's records exactly as the access
-export does (`customer_segments.privacy.access`), and adds two things:
+export does (both through `customer_segments.lookup`), and adds two things:
 
 - Score contributions. Engagement and intent are recomputed the way
   `int_person_engagement` computes them (sum over `int_activity_daily` of
@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from customer_segments.privacy import access
+from customer_segments import lookup
 
 TOP_CONTRIBUTIONS = 5
 HISTORY_LIMIT = 10
@@ -58,20 +58,20 @@ def explain_person(
     value: str,
     identifier_type: str | None = None,
     *,
-    project_root: Path = access.PROJECT_ROOT,
+    project_root: Path = lookup.PROJECT_ROOT,
     top: int = TOP_CONTRIBUTIONS,
 ) -> dict[str, Any]:
     """The explanation of the person the identifier belongs to, JSON-ready.
 
-    Raises access.PersonNotFound, AmbiguousIdentifier or WarehouseIncomplete (all AccessError),
+    Raises lookup.PersonNotFound, AmbiguousIdentifier or WarehouseIncomplete (all AccessError),
     as the access export does.
     """
-    person_id = access.resolve_person(connection, value, identifier_type)
-    return _Explanation(access.PersonRecords(connection, person_id, project_root), top).build()
+    person_id = lookup.resolve_person(connection, value, identifier_type)
+    return _Explanation(lookup.PersonRecords(connection, person_id, project_root), top).build()
 
 
 def to_json(explanation: dict[str, Any]) -> str:
-    return access.to_json(explanation)
+    return lookup.to_json(explanation)
 
 
 def consent_allows(lawful_basis: str | None, granted: bool | None) -> bool:
@@ -82,7 +82,7 @@ def consent_allows(lawful_basis: str | None, granted: bool | None) -> bool:
 
 
 class _Explanation:
-    def __init__(self, records: access.PersonRecords, top: int) -> None:
+    def __init__(self, records: lookup.PersonRecords, top: int) -> None:
         self.records = records
         self.top = top
 
@@ -96,10 +96,10 @@ class _Explanation:
         scores = records.section(
             "scores", ["person_scores"], lambda: records.row("select * from person_scores where person_id = ?", [pid])
         )
-        identifiers = records.section("identifiers", [access.IDENTITY_TABLE], records.identifiers)
+        identifiers = records.section("identifiers", [lookup.IDENTITY_TABLE], records.identifiers)
         contributions = records.section(
             "contributions",
-            ["int_activity_daily", "event_taxonomy", "int_build_context", access.IDENTITY_TABLE],
+            ["int_activity_daily", "event_taxonomy", "int_build_context", lookup.IDENTITY_TABLE],
             lambda: score_contributions(records.connection, pid, self.top),
         )
         if contributions is not None:
@@ -300,7 +300,7 @@ def score_contributions(connection: duckdb.DuckDBPyConnection, person_id: str, t
     cursor = connection.execute(
         f"""
         with ids as (
-            select identifier_type, identifier_value from {access.IDENTITY_TABLE} where person_id = ?
+            select identifier_type, identifier_value from {lookup.IDENTITY_TABLE} where person_id = ?
         ),
         candidate as (
             select * from int_activity_daily
@@ -316,11 +316,11 @@ def score_contributions(connection: duckdb.DuckDBPyConnection, person_id: str, t
                 candidate.activity_date,
                 candidate.events
             from candidate
-            left join {access.IDENTITY_TABLE} as by_user
+            left join {lookup.IDENTITY_TABLE} as by_user
                 on by_user.identifier_type = 'user_id' and candidate.user_id = by_user.identifier_value
-            left join {access.IDENTITY_TABLE} as by_anonymous
+            left join {lookup.IDENTITY_TABLE} as by_anonymous
                 on by_anonymous.identifier_type = 'anonymous_id' and candidate.anonymous_id = by_anonymous.identifier_value
-            left join {access.IDENTITY_TABLE} as by_email
+            left join {lookup.IDENTITY_TABLE} as by_email
                 on by_email.identifier_type = 'email' and candidate.email = by_email.identifier_value
         ),
         decayed as (
@@ -359,7 +359,7 @@ def score_contributions(connection: duckdb.DuckDBPyConnection, person_id: str, t
         [person_id, person_id],
     )
     names = [column[0] for column in cursor.description]
-    rows = [{name: access.json_value(cell) for name, cell in zip(names, row)} for row in cursor.fetchall()]
+    rows = [{name: lookup.json_value(cell) for name, cell in zip(names, row)} for row in cursor.fetchall()]
     return {
         "engagement": _split(rows, top),
         "intent": _split([row for row in rows if row["is_intent"]], top),

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import duckdb
 
-#: docs/contract.md "Outputs": what BI tools and downstream jobs query.
+#: The contract page's Outputs table (docs/contract.md): what BI tools and downstream jobs query. The one list:
+#: tests/python/test_docs_coverage.py checks it against that page and that each table says it is the contract.
 CONTRACT_TABLES = (
     "person_identifiers",
     "people",

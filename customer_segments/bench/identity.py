@@ -41,8 +41,9 @@ from pathlib import Path
 
 import duckdb
 
+from customer_segments.dbt_runner import PROJECT_DIR, dbt_command, dbt_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = PROJECT_DIR
 GRAPH_MODELS = [
     "int_identity_nodes",
     "int_identity_edges",
@@ -137,15 +138,12 @@ class Workspace:
             folder.mkdir(parents=True, exist_ok=True)
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
+        return dbt_env(
             SEGMENTS_RAW_PATH=str(self.raw),
             SEGMENTS_DUCKDB_PATH=str(self.database),
             SEGMENTS_TARGET="dev",
             DBT_PROFILES_DIR=str(REPO_ROOT),
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
-        return env
 
     def node_results(self) -> list[dict]:
         """The per-node results of the last dbt invocation here (target/run_results.json)."""
@@ -153,17 +151,12 @@ class Workspace:
 
     def dbt(self, *args: str, progress: Callable[[str], None] | None = None) -> Measured:
         log = self.logs / "dbt-output.txt"
-        command = [_dbt_executable(), *args, "--target-path", str(self.target), "--log-path", str(self.logs)]
+        command = dbt_command(*args, "--target-path", str(self.target), "--log-path", str(self.logs))
         done = measure(command, env=self.env(), log=log, progress=progress)
         if done.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
             raise BenchError(f"dbt {' '.join(args)} failed (exit {done.returncode}); end of {log}:\n{tail}")
         return done
-
-
-def _dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
 
 
 def prepare(space: Workspace, people: int, events: int, seed: int) -> dict:

@@ -173,19 +173,17 @@ def render(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if "--micro-batch" in argv:  # bin/bench --micro-batch: customer_segments.bench.micro_batch
-        from customer_segments.bench import micro_batch
-
-        return micro_batch.main([arg for arg in argv if arg != "--micro-batch"])
-    parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bin/bench", description=__doc__.split("\n\n")[0],
+        epilog="bin/bench --micro-batch instead times one ~10k-event batch on a 100k and a 2M history "
+               "(customer_segments.bench.micro_batch; bin/bench --micro-batch --help).",
+    )
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to generate (default 1000000; 10000000 for the target size)")
     parser.add_argument("--runs", type=int, default=1, help="timed runs of the reference and the full build (default 1; medians reported)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--json", help="also write the results as JSON to this file")
-    parser.add_argument("--micro-batch", action="store_true",
-                        help="instead: time one ~10k-event batch on a 100k and a 2M history (see --micro-batch --help)")
     options = parser.parse_args(argv)
     if options.events < 10_000 or options.runs < 1:
         print("bench: --events must be at least 10000 and --runs at least 1", file=sys.stderr)

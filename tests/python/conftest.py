@@ -7,28 +7,26 @@ run while a demo build is open.
 
 from __future__ import annotations
 
+import csv
 import json
-import os
+import shutil
 import subprocess
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from customer_segments.dbt_runner import PROJECT_DIR as REPO_ROOT
+from customer_segments.dbt_runner import dbt_command, dbt_env
 
 # In a pytest-xdist worker (bin/test), __main__ has neither __spec__ nor __file__, which pyspark.sql.connect
 # (imported by great_expectations) takes for a doctest run and answers with sys.exit(0) mid-import.
 _main = sys.modules["__main__"]
 if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest-xdist worker>"
-
-
-def dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
 
 
 @dataclass
@@ -59,12 +57,11 @@ class Workspace:
         self.database.parent.mkdir(parents=True, exist_ok=True)
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
+        """dbt's environment for this workspace (dbt_runner.dbt_env), on the repository's profiles.yml."""
+        env = dbt_env(
             SEGMENTS_RAW_PATH=str(self.raw),
             SEGMENTS_DUCKDB_PATH=str(self.database),
             DBT_PROFILES_DIR=str(REPO_ROOT),
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
         if self.unit_tests:
             env.pop("DBT_EXCLUDE_RESOURCE_TYPES", None)
@@ -73,14 +70,7 @@ class Workspace:
         return env
 
     def dbt(self, *args: str) -> DbtRun:
-        command = [
-            dbt_executable(),
-            *args,
-            "--target-path",
-            str(self.root / "target"),
-            "--log-path",
-            str(self.root / "logs"),
-        ]
+        command = dbt_command(*args, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
         done = subprocess.run(command, cwd=REPO_ROOT, env=self.env(), capture_output=True, text=True)
         return DbtRun(done.returncode, done.stdout + done.stderr)
 
@@ -90,6 +80,14 @@ class Workspace:
 
     def scalar(self, sql: str, parameters: list | None = None):
         return self.query(sql, parameters)[0][0]
+
+    def copy(self, root: Path) -> Workspace:
+        """A new workspace at `root` with this one's raw files (copy2: each keeps its mtime) and warehouse file,
+        for a test that builds on top of a shared build without changing it."""
+        copy = Workspace(root)
+        shutil.copytree(self.raw, copy.raw, dirs_exist_ok=True)
+        shutil.copy(self.database, copy.database)
+        return copy
 
 
 @pytest.fixture
@@ -117,6 +115,76 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     requests.write_text(requests.read_text().splitlines()[0] + "\n")
     build = space.dbt("build")
     return DemoBuild(space, manifest, build)
+
+
+@pytest.fixture(scope="module")
+def passed_demo_build(demo_build: DemoBuild) -> DemoBuild:
+    """The shared demo build, checked to have passed: a test reading its tables would otherwise fail for the wrong reason."""
+    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
+    return demo_build
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(passed_demo_build: DemoBuild):
+    """The demo build's warehouse, open read-only (the access export, explain)."""
+    with duckdb.connect(str(passed_demo_build.workspace.database), read_only=True) as connection:
+        yield connection
+
+
+#: The identifier types every person of demo_people has.
+REQUIRED_TYPES = ("anonymous_id", "user_id", "email")
+
+
+@pytest.fixture(scope="module")
+def demo_people(passed_demo_build: DemoBuild) -> dict[str, list[dict]]:
+    """Ground-truth identifiers of the demo build's people that a lookup (access export, explain) can be tested on.
+
+    Not erased, no trap values, all in one linkable group (the data can link
+    them), with an anonymous id, a user id and an email, and no identifier
+    whose only record the generator broke on purpose (faults.csv: e.g. a CRM
+    row with an invalid email is quarantined, so the project never holds its
+    contact id outside quarantined_rows).
+    """
+    folder = passed_demo_build.workspace.truth
+    erased = {row["person_id"] for row in csv.DictReader((folder / "people.csv").open()) if row["is_erased"] == "true"}
+    faulted = {row["record_id"] for row in csv.DictReader((folder / "faults.csv").open()) if row["record_id"]}
+    people: dict[str, list[dict]] = defaultdict(list)
+    for row in csv.DictReader((folder / "identifiers.csv").open()):
+        if row["person_id"]:
+            people[row["person_id"]].append(row)
+    return {
+        person: rows
+        for person, rows in people.items()
+        if person not in erased
+        and not any(row["is_trap"] == "true" or row["identifier_value"] in faulted for row in rows)
+        and len({row["linkable_group"] for row in rows}) == 1
+        and all(any(row["identifier_type"] == kind for row in rows) for kind in REQUIRED_TYPES)
+    }
+
+
+def picks(people: dict[str, list[dict]]) -> list[str]:
+    """A few of demo_people with the most kinds of identifiers, and one who was aliased (two user ids)."""
+    def richness(person: str):
+        rows = people[person]
+        return (-len({row["identifier_type"] for row in rows}), -len(rows), person)
+
+    ranked = sorted(people, key=richness)
+    aliased = [p for p in ranked if sum(row["identifier_type"] == "user_id" for row in people[p]) > 1]
+    return list(dict.fromkeys(ranked[:3] + aliased[:1]))
+
+
+def identity_only(connection: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> None:
+    """A hand-made warehouse holding only the identity graph: (person_id, identifier_type, identifier_value) rows."""
+    connection.execute(
+        "create table int_identity_person_ids (person_id varchar, identifier_type varchar, identifier_value varchar,"
+        " first_seen_at timestamp, last_seen_at timestamp)"
+    )
+    for person_id, kind, value in rows:
+        connection.execute(
+            "insert into int_identity_person_ids values (?, ?, ?, timestamp '2026-10-01 10:00:00',"
+            " timestamp '2026-10-02 11:30:00.250')",
+            [person_id, kind, value],
+        )
 
 
 @pytest.fixture(scope="session")
@@ -152,19 +220,34 @@ SLOW_MODULES = (
 
 
 #: The modules that use a slow session build, by build: bin/test's scheduler keeps each set on one worker, so the
-#: build is made once per run, not once per worker (test_suite_layout checks these sets against the fixtures used).
+#: build is made once per run, not once per worker (test_suite_layout checks these sets against the fixtures used,
+#: directly or through the fixtures above built on them).
 SHARED_BUILDS = {
     "demo_200k": ("test_identity_graph", "test_scores_personas"),
     "demo_build": (
-        "test_access_export", "test_build_audit", "test_privacy_retention_pseudonymization", "test_report",
-        "test_segment_suggestions", "test_sensitive_attributes", "test_serving", "test_staging_ground_truth",
+        "test_access_export", "test_build_audit", "test_explain", "test_privacy_retention_pseudonymization",
+        "test_report", "test_segment_suggestions", "test_sensitive_attributes", "test_serving", "test_staging_ground_truth",
     ),
 }
 _WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}
 
 
+#: `bin/test --quick` (pytest -m quick), for development: the modules of Python unit tests, and test_docs_coverage,
+#: whose one small end-to-end build (seed, run, docs generate on a few hand-made rows) checks the whole project
+#: compiles and runs. A test of these modules that uses a shared session build is left out (its build takes minutes).
+QUICK_MODULES = (
+    "test_docs_coverage", "test_bgnbd", "test_purchase_history", "test_quality_suite", "test_predictions_odd_histories",
+    "test_segment_suggestions", "test_generate", "test_cli_build_arguments", "test_serving", "test_access_export",
+    "test_explain", "test_bench_pipeline", "test_suite_layout", "test_package_imports", "test_docs_links",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow modules first (a stable sort: the order within a module is kept)."""
+    """Mark the quick tests (QUICK_MODULES) and run the slow modules first (a stable sort: the order within a
+    module is kept)."""
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in QUICK_MODULES and not set(SHARED_BUILDS) & set(item.fixturenames):
+            item.add_marker(pytest.mark.quick)
     rank = {name: position for position, name in enumerate(SLOW_MODULES)}
     items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(SLOW_MODULES)))
 

@@ -16,17 +16,14 @@ import json
 import stat
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, DemoBuild
+from conftest import REPO_ROOT, REQUIRED_TYPES, DemoBuild, identity_only, picks
+from customer_segments import lookup
 from customer_segments.privacy import access
-
-REQUIRED_TYPES = ("anonymous_id", "user_id", "email")
-
 
 def normalized(identifier_type: str, value: str) -> str:
     """As macro identity_value: trimmed (spaces, like SQL trim), emails lower-cased."""
@@ -38,77 +35,27 @@ def without_export_time(document: dict) -> dict:
     return {key: value for key, value in document.items() if key != "exported_at"}
 
 
-def run_cli(build: DemoBuild, *args: str) -> subprocess.CompletedProcess:
+def run_cli(passed_demo_build: DemoBuild, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "customer_segments.cli", "export-person", *args],
         cwd=REPO_ROOT,
-        env=build.workspace.env(),
+        env=passed_demo_build.workspace.env(),
         capture_output=True,
         text=True,
     )
 
 
-@pytest.fixture(scope="module")
-def build(demo_build: DemoBuild) -> DemoBuild:
-    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
-    return demo_build
+def test_there_are_people_to_test_on(demo_people):
+    assert len(demo_people) >= 100
 
 
-@pytest.fixture(scope="module")
-def warehouse(build: DemoBuild):
-    with duckdb.connect(str(build.workspace.database), read_only=True) as connection:
-        yield connection
-
-
-@pytest.fixture(scope="module")
-def truth(build: DemoBuild) -> dict[str, list[dict]]:
-    """Ground-truth identifiers of the people an access request can be tested on.
-
-    Not erased, no trap values, all in one linkable group (the data can link
-    them), with an anonymous id, a user id and an email, and no identifier
-    whose only record the generator broke on purpose (faults.csv: e.g. a CRM
-    row with an invalid email is quarantined, so the project never holds its
-    contact id outside quarantined_rows).
-    """
-    folder = build.workspace.truth
-    erased = {row["person_id"] for row in csv.DictReader((folder / "people.csv").open()) if row["is_erased"] == "true"}
-    faulted = {row["record_id"] for row in csv.DictReader((folder / "faults.csv").open()) if row["record_id"]}
-    people: dict[str, list[dict]] = defaultdict(list)
-    for row in csv.DictReader((folder / "identifiers.csv").open()):
-        if row["person_id"]:
-            people[row["person_id"]].append(row)
-    return {
-        person: rows
-        for person, rows in people.items()
-        if person not in erased
-        and not any(row["is_trap"] == "true" or row["identifier_value"] in faulted for row in rows)
-        and len({row["linkable_group"] for row in rows}) == 1
-        and all(any(row["identifier_type"] == kind for row in rows) for kind in REQUIRED_TYPES)
-    }
-
-
-def picks(truth: dict[str, list[dict]]) -> list[str]:
-    """A few people with the most kinds of identifiers, and one who was aliased (two user ids)."""
-    def richness(person: str):
-        rows = truth[person]
-        return (-len({row["identifier_type"] for row in rows}), -len(rows), person)
-
-    ranked = sorted(truth, key=richness)
-    aliased = [p for p in ranked if sum(row["identifier_type"] == "user_id" for row in truth[p]) > 1]
-    return list(dict.fromkeys(ranked[:3] + aliased[:1]))
-
-
-def test_there_are_people_to_test_on(truth):
-    assert len(truth) >= 100
-
-
-def test_export_lists_every_true_identifier_and_is_the_same_by_any_identifier(warehouse, truth):
-    chosen = picks(truth)
-    assert any(sum(r["identifier_type"] == "user_id" for r in truth[p]) > 1 for p in chosen), "no aliased person"
+def test_export_lists_every_true_identifier_and_is_the_same_by_any_identifier(demo_warehouse, demo_people):
+    chosen = picks(demo_people)
+    assert any(sum(r["identifier_type"] == "user_id" for r in demo_people[p]) > 1 for p in chosen), "no aliased person"
     for person in chosen:
-        rows = truth[person]
+        rows = demo_people[person]
         documents = {
-            kind: access.export_person(warehouse, next(r["identifier_value"] for r in rows if r["identifier_type"] == kind))
+            kind: access.export_person(demo_warehouse, next(r["identifier_value"] for r in rows if r["identifier_type"] == kind))
             for kind in REQUIRED_TYPES
         }
         first = without_export_time(documents["anonymous_id"])
@@ -123,31 +70,31 @@ def test_export_lists_every_true_identifier_and_is_the_same_by_any_identifier(wa
         assert first["scores"] is not None and first["events_summary"]["events"] > 0
 
 
-def test_a_value_typed_differently_finds_the_same_person(warehouse, truth):
-    person = picks(truth)[0]
-    email = next(r["identifier_value"] for r in truth[person] if r["identifier_type"] == "email")
-    plain = access.export_person(warehouse, email, "email")
-    assert access.export_person(warehouse, f"  {email.upper()} ", "email")["person_id"] == plain["person_id"]
+def test_a_value_typed_differently_finds_the_same_person(demo_warehouse, demo_people):
+    person = picks(demo_people)[0]
+    email = next(r["identifier_value"] for r in demo_people[person] if r["identifier_type"] == "email")
+    plain = access.export_person(demo_warehouse, email, "email")
+    assert access.export_person(demo_warehouse, f"  {email.upper()} ", "email")["person_id"] == plain["person_id"]
 
 
-def test_segments_say_why(warehouse):
-    members = warehouse.execute(
+def test_segments_say_why(demo_warehouse):
+    members = demo_warehouse.execute(
         "select segment_id, min(entity_id) from segment_members where entity_type = 'person' group by 1 order by 1"
     ).fetchall()
     assert members, "the demo build has no person segment members"
-    score_columns = {row[0] for row in warehouse.execute("describe person_scores").fetchall()}
-    profiles = dict(warehouse.execute("select segment_id, profile from segments").fetchall())
+    score_columns = {row[0] for row in demo_warehouse.execute("describe person_scores").fetchall()}
+    profiles = dict(demo_warehouse.execute("select segment_id, profile from segments").fetchall())
     for segment_id, person_id in members:
-        user_or_any = warehouse.execute(
+        user_or_any = demo_warehouse.execute(
             "select identifier_value from int_identity_person_ids where person_id = ? "
             "order by identifier_type = 'user_id' desc, identifier_value limit 1",
             [person_id],
         ).fetchone()[0]
-        document = access.export_person(warehouse, user_or_any)
+        document = access.export_person(demo_warehouse, user_or_any)
         assert document["person_id"] == person_id
         held = {
             row[0]
-            for row in warehouse.execute(
+            for row in demo_warehouse.execute(
                 "select segment_id from segment_members where entity_type = 'person' and entity_id = ?", [person_id]
             ).fetchall()
         }
@@ -162,8 +109,8 @@ def test_segments_say_why(warehouse):
         assert entered, f"{segment_id}: no entry in segment_history"
 
 
-def test_account_segments_come_through_the_account(warehouse):
-    found = warehouse.execute(
+def test_account_segments_come_through_the_account(demo_warehouse):
+    found = demo_warehouse.execute(
         """
         select members.segment_id, people.person_id, people.account_id
         from segment_members as members
@@ -176,10 +123,10 @@ def test_account_segments_come_through_the_account(warehouse):
     if found is None:
         pytest.skip("no account segment has members in this build")
     segment_id, person_id, account_id = found
-    value = warehouse.execute(
+    value = demo_warehouse.execute(
         "select min(identifier_value) from int_identity_person_ids where person_id = ?", [person_id]
     ).fetchone()[0]
-    document = access.export_person(warehouse, value)
+    document = access.export_person(demo_warehouse, value)
     assert document["account"]["account_id"] == account_id
     assert document["account"]["account"]["account_id"] == account_id
     assert any(link["is_primary"] for link in document["account"]["links"])
@@ -188,8 +135,8 @@ def test_account_segments_come_through_the_account(warehouse):
     assert all(s["segment_id"] != segment_id for s in document["segments"])
 
 
-def test_cli_unknown_identifier_exits_1(build):
-    done = run_cli(build, "nobody-at-all@example.invalid")
+def test_cli_unknown_identifier_exits_1(passed_demo_build):
+    done = run_cli(passed_demo_build, "nobody-at-all@example.invalid")
     assert done.returncode == 1, done.stderr
     assert "no person found" in done.stderr
     assert "erased" in done.stderr
@@ -197,16 +144,16 @@ def test_cli_unknown_identifier_exits_1(build):
     assert done.stdout == ""
 
 
-def test_cli_shared_trap_values_exit_2(build):
+def test_cli_shared_trap_values_exit_2(passed_demo_build):
     traps = [
         row
-        for row in csv.DictReader((build.workspace.truth / "identifiers.csv").open())
+        for row in csv.DictReader((passed_demo_build.workspace.truth / "identifiers.csv").open())
         if row["is_trap"] == "true"
     ]
     assert {row["identifier_value"] for row in traps} >= {"test@test.com"}
     for trap in traps:
         for args in ([trap["identifier_value"]], [trap["identifier_value"], "--type", trap["identifier_type"]]):
-            done = run_cli(build, *args)
+            done = run_cli(passed_demo_build, *args)
             assert done.returncode == 2, (args, done.stdout[-500:], done.stderr)
             assert "does not identify one person" in done.stderr
             assert "links nobody" in done.stderr
@@ -214,37 +161,24 @@ def test_cli_shared_trap_values_exit_2(build):
             assert done.stdout == ""
 
 
-def test_cli_writes_valid_json_to_out(build, warehouse, truth, tmp_path: Path):
-    person = picks(truth)[0]
-    user_id = next(r["identifier_value"] for r in truth[person] if r["identifier_type"] == "user_id")
+def test_cli_writes_valid_json_to_out(passed_demo_build, demo_warehouse, demo_people, tmp_path: Path):
+    person = picks(demo_people)[0]
+    user_id = next(r["identifier_value"] for r in demo_people[person] if r["identifier_type"] == "user_id")
     out = tmp_path / "export.json"
-    done = run_cli(build, user_id, "--type", "user_id", "--out", str(out))
+    done = run_cli(passed_demo_build, user_id, "--type", "user_id", "--out", str(out))
     assert done.returncode == 0, done.stderr
     document = json.loads(out.read_text(encoding="utf-8"))
-    assert without_export_time(document) == without_export_time(access.export_person(warehouse, user_id))
+    assert without_export_time(document) == without_export_time(access.export_person(demo_warehouse, user_id))
     assert document["person_id"] in done.stdout
     assert stat.S_IMODE(out.stat().st_mode) == 0o600  # personal data: its owner only
 
-    to_stdout = run_cli(build, user_id)
+    to_stdout = run_cli(passed_demo_build, user_id)
     assert to_stdout.returncode == 0, to_stdout.stderr
     assert json.loads(to_stdout.stdout)["person_id"] == document["person_id"]
 
 
 # ---------------------------------------------------------------------------
 # Hand-made warehouses: partial builds, one value held by two people, pseudonymized emails
-
-
-def identity_only(connection: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> None:
-    connection.execute(
-        "create table int_identity_person_ids (person_id varchar, identifier_type varchar, identifier_value varchar,"
-        " first_seen_at timestamp, last_seen_at timestamp)"
-    )
-    for person_id, kind, value in rows:
-        connection.execute(
-            "insert into int_identity_person_ids values (?, ?, ?, timestamp '2026-10-01 10:00:00',"
-            " timestamp '2026-10-02 11:30:00.250')",
-            [person_id, kind, value],
-        )
 
 
 def test_a_partial_build_notes_the_missing_sections_instead_of_crashing():
@@ -293,7 +227,7 @@ def test_pseudonymized_published_emails_are_tolerated():
 
 def test_rule_columns_ignore_comments_and_keys():
     sql = "{#- uses fit_score in prose -#}\nselect person_id, monetary -- not frequency\nfrom s where p_alive < 0.5"
-    assert access.rule_columns(sql, ["person_id", "monetary", "frequency", "p_alive", "fit_score"]) == [
+    assert lookup.rule_columns(sql, ["person_id", "monetary", "frequency", "p_alive", "fit_score"]) == [
         "monetary",
         "p_alive",
     ]

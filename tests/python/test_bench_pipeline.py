@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from customer_segments.bench import pipeline, reference_pass
 from customer_segments.bench.identity import Workspace
 
@@ -33,20 +35,52 @@ def test_increment_adds_new_files_of_about_one_percent(tmp_path):
     assert 1_000 <= added <= 4_000  # the generator's event count is approximate (a minimum of people)
 
 
-def test_render_reports_the_targets_honestly():
-    result = {
+def bench_result(full_over_reference: float, incremental_over_full: float, peak_rss_bytes: int) -> dict:
+    """A benchmark result as pipeline.run returns it, with the three figures the targets judge."""
+    return {
         "events": 1000, "raw_event_lines": 1000, "increment_lines": 10, "runs": 1,
         "reference": {"wall_seconds": 2.0, "peak_rss_bytes": 10**8},
-        "full": {"wall_seconds": 10.0, "peak_rss_bytes": 2 * 1024**3},
+        "full": {"wall_seconds": 10.0, "peak_rss_bytes": peak_rss_bytes},
         "incremental": {"wall_seconds": 3.0, "peak_rss_bytes": 1024**3},
-        "full_over_reference": 5.0, "incremental_over_full": 0.3, "peak_rss_bytes": 2 * 1024**3,
+        "full_over_reference": full_over_reference, "incremental_over_full": incremental_over_full,
+        "peak_rss_bytes": peak_rss_bytes,
         "slowest": {"full": [["model people", 4.0], ["test unique_people_person_id", 0.5]], "incremental": []},
     }
-    text = pipeline.render(result)
-    assert "slowest nodes of the full build" in text and "     4.0  model people" in text
-    assert "full / reference        = 5.00x" in text and "met)" in text
-    assert "incremental / full      = 0.30 (target <= 0.1: NOT met)" in text
-    assert "peak memory             = 2.00 GiB (target < 6 GB: met)" in text
+
+
+GIB = 1024**3
+
+
+@pytest.mark.parametrize(
+    "full, incremental, peak, verdicts",
+    [
+        pytest.param(5.0, 0.3, 2 * GIB, [
+            "full / reference        = 5.00x (target <= 6x at 10M events: met)",
+            "incremental / full      = 0.30 (target <= 0.1: NOT met)",
+            "peak memory             = 2.00 GiB (target < 6 GB: met)",
+        ], id="mixed"),
+        pytest.param(7.5, 0.05, 7 * GIB, [
+            "full / reference        = 7.50x (target <= 6x at 10M events: NOT met)",
+            "incremental / full      = 0.05 (target <= 0.1: met)",
+            "peak memory             = 7.00 GiB (target < 6 GB: NOT met)",
+        ], id="the-other-way"),
+        pytest.param(6.0, 0.1, 6 * GIB, [
+            "full / reference        = 6.00x (target <= 6x at 10M events: met)",
+            "incremental / full      = 0.10 (target <= 0.1: met)",
+            "peak memory             = 6.00 GiB (target < 6 GB: NOT met)",
+        ], id="at-the-targets"),
+    ],
+)
+def test_render_reports_each_target_verdict(full, incremental, peak, verdicts):
+    """Each target's line, whole: a wrong verdict on any one of them (or a line another's "met)" hides) fails."""
+    lines = pipeline.render(bench_result(full, incremental, peak)).splitlines()
+    assert lines[-3:] == verdicts
+
+
+def test_render_lists_the_slowest_nodes():
+    lines = pipeline.render(bench_result(5.0, 0.3, 2 * GIB)).splitlines()
+    at = lines.index("slowest nodes of the full build (s; two run at a time):")
+    assert lines[at + 1:at + 3] == ["       4.0  model people", "       0.5  test unique_people_person_id"]
 
 
 def test_dbt_progress_reads_the_last_node_of_the_current_run(tmp_path):

@@ -10,7 +10,6 @@ definition hash and the code version must change, and nothing else).
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -29,13 +28,9 @@ class Audited:
 
 
 @pytest.fixture(scope="module")
-def audited(demo_build: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> Audited:
-    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
+def audited(passed_demo_build: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> Audited:
     root = tmp_path_factory.mktemp("audit")
-    space = Workspace(root / "space")
-    shutil.rmtree(space.raw)
-    shutil.copytree(demo_build.workspace.raw, space.raw)
-    shutil.copy(demo_build.workspace.database, space.database)
+    space = passed_demo_build.workspace.copy(root / "space")
 
     run = space.dbt("build")  # build 2: same data, same code
     assert run.returncode == 0, run.output[-5000:]

@@ -36,9 +36,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, Workspace, dbt_executable
+from conftest import REPO_ROOT, Workspace
 
 from customer_segments import publish
+from customer_segments.dbt_runner import dbt_command
 
 #: Columns that are the build's own stamp, not its data: allowed to differ between two builds.
 BUILD_STAMPS = {"build_id", "built_at", "checked_at", "recorded_at", "erased_at", "synced_at"}
@@ -91,7 +92,7 @@ def segments_build(space: Workspace, serving: Path, name: str) -> Build:
 def kill_dbt_build_after_the_gate(space: Workspace, serving: Path) -> str:
     """Start `dbt build`, SIGKILL it (and its children) once it is past the gate; the killed build's output."""
     process = subprocess.Popen(
-        [dbt_executable(), "build"], cwd=REPO_ROOT, env=build_env(space, serving),
+        dbt_command("build"), cwd=REPO_ROOT, env=build_env(space, serving),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     seen = []

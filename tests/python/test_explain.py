@@ -18,20 +18,18 @@ import sys
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, DemoBuild
+# the people the access export is tested on too (conftest.demo_people): ground-truth people with an
+# anonymous id, a user id and an email, not erased, every identifier linkable
+from conftest import REPO_ROOT, REQUIRED_TYPES, DemoBuild, identity_only, picks
 from customer_segments import explain
-from customer_segments.privacy import access
-
-# the access export's people and fixtures: ground-truth people with an anonymous id, a user id
-# and an email, not erased, every identifier linkable
-from test_access_export import REQUIRED_TYPES, build, identity_only, picks, truth, warehouse  # noqa: F401
+from customer_segments import lookup
 
 
-def run_explain(build: DemoBuild, *args: str) -> subprocess.CompletedProcess:
+def run_explain(passed_demo_build: DemoBuild, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "customer_segments.cli", "explain", *args],
         cwd=REPO_ROOT,
-        env={**build.workspace.env(), "COLUMNS": "100"},
+        env={**passed_demo_build.workspace.env(), "COLUMNS": "100"},
         capture_output=True,
         text=True,
     )
@@ -55,27 +53,27 @@ def identifier_of(connection, person_id: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def person(truth) -> str:
-    return picks(truth)[0]
+def person(demo_people) -> str:
+    return picks(demo_people)[0]
 
 
-def test_the_same_explanation_by_anonymous_id_user_id_and_email(build, warehouse, truth, person):
-    rows = truth[person]
+def test_the_same_explanation_by_anonymous_id_user_id_and_email(passed_demo_build, demo_warehouse, demo_people, person):
+    rows = demo_people[person]
     values = {kind: next(r["identifier_value"] for r in rows if r["identifier_type"] == kind) for kind in REQUIRED_TYPES}
     texts, documents = {}, {}
     for kind, value in values.items():
-        text = run_explain(build, value)
-        as_json = run_explain(build, value, "--json")
+        text = run_explain(passed_demo_build, value)
+        as_json = run_explain(passed_demo_build, value, "--json")
         assert text.returncode == 0 and as_json.returncode == 0, (kind, text.stderr, as_json.stderr)
         texts[kind], documents[kind] = text.stdout, as_json.stdout
     assert len(set(texts.values())) == 1, "the text differs by identifier"
     assert len(set(documents.values())) == 1, "the JSON differs by identifier"
 
     document = json.loads(documents["email"])
-    assert document == explain.explain_person(warehouse, values["user_id"])
+    assert document == explain.explain_person(demo_warehouse, values["user_id"])
     assert document["unavailable"] == []
     held = {(i["identifier_type"], i["identifier_value"]) for i in document["identifiers"]}
-    assert {(kind, access.normalize_identifier(warehouse, kind, value)) for kind, value in values.items()} <= held
+    assert {(kind, lookup.normalize_identifier(demo_warehouse, kind, value)) for kind, value in values.items()} <= held
     # the text carries the facts: the person, every identifier in plain text, every segment, the scores
     text = texts["email"]
     assert document["person_id"] in text
@@ -84,11 +82,11 @@ def test_the_same_explanation_by_anonymous_id_user_id_and_email(build, warehouse
     assert f"engagement {explain.number(document['scores']['engagement_score'])}" in text
 
 
-def test_every_catalog_segment_gets_a_verdict(warehouse, person, truth):
-    email = next(r["identifier_value"] for r in truth[person] if r["identifier_type"] == "email")
-    explanation = explain.explain_person(warehouse, email)
+def test_every_catalog_segment_gets_a_verdict(demo_warehouse, person, demo_people):
+    email = next(r["identifier_value"] for r in demo_people[person] if r["identifier_type"] == "email")
+    explanation = explain.explain_person(demo_warehouse, email)
     catalog = {
-        row[0] for row in warehouse.execute("select segment_id from segments where status <> 'suggested'").fetchall()
+        row[0] for row in demo_warehouse.execute("select segment_id from segments where status <> 'suggested'").fetchall()
     }
     assert set(verdicts(explanation)) == catalog
     for verdict in explanation["segments"]:
@@ -96,20 +94,20 @@ def test_every_catalog_segment_gets_a_verdict(warehouse, person, truth):
         assert verdict["definition"], verdict["segment_id"]
 
 
-def test_contributions_add_up_to_the_scores(warehouse, person, truth):
+def test_contributions_add_up_to_the_scores(demo_warehouse, person, demo_people):
     """The top contributions and the rest add up to person_scores, for the picked person and the top scorers."""
-    email = next(r["identifier_value"] for r in truth[person] if r["identifier_type"] == "email")
-    people = [access.resolve_person(warehouse, email)] + [
+    email = next(r["identifier_value"] for r in demo_people[person] if r["identifier_type"] == "email")
+    people = [lookup.resolve_person(demo_warehouse, email)] + [
         row[0]
-        for row in warehouse.execute(
+        for row in demo_warehouse.execute(
             "select person_id from person_scores order by engagement_score desc, person_id limit 20"
         ).fetchall()
-        + warehouse.execute(
+        + demo_warehouse.execute(
             "select person_id from person_scores where intent_score > 0 order by intent_score desc, person_id limit 10"
         ).fetchall()
     ]
     for person_id in people:
-        explanation = explain.explain_person(warehouse, identifier_of(warehouse, person_id))
+        explanation = explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, person_id))
         assert explanation["person_id"] == person_id
         for name in ("engagement", "intent"):
             part = explanation["contributions"][name]
@@ -121,12 +119,12 @@ def test_contributions_add_up_to_the_scores(warehouse, person, truth):
             assert part["total"] == pytest.approx(score, abs=1e-6)
             assert [row["points"] for row in part["top"]] == sorted((row["points"] for row in part["top"]), reverse=True)
             assert part["event_days"] == len(part["top"]) + part["others"]["event_days"]
-    picked = explain.explain_person(warehouse, identifier_of(warehouse, people[1]))["contributions"]["engagement"]
+    picked = explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, people[1]))["contributions"]["engagement"]
     assert len(picked["top"]) == explain.TOP_CONTRIBUTIONS and picked["others"]["event_days"] > 0
 
 
-def test_members_of_person_segments_are_told_when_they_entered(warehouse):
-    members = warehouse.execute(
+def test_members_of_person_segments_are_told_when_they_entered(demo_warehouse):
+    members = demo_warehouse.execute(
         """
         select segment_id, min(entity_id)
         from segment_members
@@ -137,21 +135,21 @@ def test_members_of_person_segments_are_told_when_they_entered(warehouse):
     ).fetchall()
     assert members, "no person segment has members"
     for segment_id, person_id in members:
-        entered_at, is_holdout, score, is_primary = warehouse.execute(
+        entered_at, is_holdout, score, is_primary = demo_warehouse.execute(
             "select entered_at, is_holdout, score, is_primary from segment_members where segment_id = ? and entity_id = ?",
             [segment_id, person_id],
         ).fetchone()
-        verdict = verdicts(explain.explain_person(warehouse, identifier_of(warehouse, person_id)))[segment_id]
+        verdict = verdicts(explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, person_id)))[segment_id]
         assert verdict["is_member"] and verdict["reasons"] == []
         assert verdict["matches_rule"] is True and verdict["consent"]["allows"] is True
         membership = verdict["membership"]
-        assert membership["entered_at"] == access.json_value(entered_at)
+        assert membership["entered_at"] == lookup.json_value(entered_at)
         assert (membership["is_holdout"], membership["score"], membership["is_primary"]) == (is_holdout, score, is_primary)
         assert verdict["values"]
 
 
-def test_people_the_rule_selects_without_consent_are_told_it_is_consent(warehouse):
-    segments = warehouse.execute(
+def test_people_the_rule_selects_without_consent_are_told_it_is_consent(demo_warehouse):
+    segments = demo_warehouse.execute(
         """
         select segment_id, model_name, purpose, lawful_basis
         from segments
@@ -162,7 +160,7 @@ def test_people_the_rule_selects_without_consent_are_told_it_is_consent(warehous
     checked = set()
     for segment_id, model_name, purpose, basis in segments:
         # the catalog view applies the rule before consent; segment_members after it
-        found = warehouse.execute(
+        found = demo_warehouse.execute(
             f"""
             select rule.entity_id, people.consent_{purpose}
             from {model_name} as rule
@@ -177,7 +175,7 @@ def test_people_the_rule_selects_without_consent_are_told_it_is_consent(warehous
         if found is None:
             continue
         person_id, granted = found
-        explanation = explain.explain_person(warehouse, identifier_of(warehouse, person_id))
+        explanation = explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, person_id))
         verdict = verdicts(explanation)[segment_id]
         assert not verdict["is_member"] and verdict["matches_rule"] is True
         assert codes(verdict) == ["no_consent"], verdict["reasons"]
@@ -188,43 +186,43 @@ def test_people_the_rule_selects_without_consent_are_told_it_is_consent(warehous
     assert "consent" in checked, "no consent-based segment's rule selects a person without consent"
 
 
-def test_drafts_say_draft_and_whether_the_rule_would_select(warehouse, person, truth):
-    drafts = warehouse.execute(
+def test_drafts_say_draft_and_whether_the_rule_would_select(demo_warehouse, person, demo_people):
+    drafts = demo_warehouse.execute(
         "select segment_id, model_name from segments where status = 'draft' and entity_type = 'person' order by 1"
     ).fetchall()
     assert drafts, "the demo catalog has no person draft"
     segment_id, model_name = drafts[0]
-    user_id = next(r["identifier_value"] for r in truth[person] if r["identifier_type"] == "user_id")
-    verdict = verdicts(explain.explain_person(warehouse, user_id))[segment_id]
+    user_id = next(r["identifier_value"] for r in demo_people[person] if r["identifier_type"] == "user_id")
+    verdict = verdicts(explain.explain_person(demo_warehouse, user_id))[segment_id]
     assert not verdict["is_member"] and codes(verdict)[0] == "not_active"
     assert "draft" in verdict["reasons"][0]["text"]
 
-    selected = warehouse.execute(f"select min(entity_id) from {model_name}").fetchone()[0]
+    selected = demo_warehouse.execute(f"select min(entity_id) from {model_name}").fetchone()[0]
     if selected is not None:
-        verdict = verdicts(explain.explain_person(warehouse, identifier_of(warehouse, selected)))[segment_id]
+        verdict = verdicts(explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, selected)))[segment_id]
         assert verdict["matches_rule"] is True and "no_rule_match" not in codes(verdict)
         assert codes(verdict)[0] == "not_active"
 
 
-def test_people_the_rule_does_not_select_see_the_rule_and_their_values(warehouse):
-    segment_id, model_name = warehouse.execute(
+def test_people_the_rule_does_not_select_see_the_rule_and_their_values(demo_warehouse):
+    segment_id, model_name = demo_warehouse.execute(
         "select segment_id, model_name from segments where status = 'active' and entity_type = 'person' "
         "order by priority limit 1"
     ).fetchone()
-    person_id = warehouse.execute(
+    person_id = demo_warehouse.execute(
         f"select min(person_id) from person_scores where person_id not in (select entity_id from {model_name})"
     ).fetchone()[0]
-    explanation = explain.explain_person(warehouse, identifier_of(warehouse, person_id))
+    explanation = explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, person_id))
     verdict = verdicts(explanation)[segment_id]
     assert verdict["matches_rule"] is False and "no_rule_match" in codes(verdict)
-    assert verdict["definition"] == warehouse.execute("select profile from segments where segment_id = ?", [segment_id]).fetchone()[0]
+    assert verdict["definition"] == demo_warehouse.execute("select profile from segments where segment_id = ?", [segment_id]).fetchone()[0]
     assert verdict["values"] and set(verdict["values"]) <= set(explanation["scores"])
     text = explain.render_text(explanation, width=100)
     assert "does not match the rule" in text and "person's values:" in text
 
 
-def test_account_segments_follow_the_account(warehouse):
-    found = warehouse.execute(
+def test_account_segments_follow_the_account(demo_warehouse):
+    found = demo_warehouse.execute(
         """
         select members.segment_id, min(people.person_id)
         from segment_members as members
@@ -238,9 +236,9 @@ def test_account_segments_follow_the_account(warehouse):
     if found is None:
         pytest.skip("no account segment has members in this build")
     segment_id, person_id = found
-    verdict = verdicts(explain.explain_person(warehouse, identifier_of(warehouse, person_id)))[segment_id]
+    verdict = verdicts(explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, person_id)))[segment_id]
     assert verdict["is_member"] and verdict["entity_type"] == "account"
-    outsider = warehouse.execute(
+    outsider = demo_warehouse.execute(
         """
         select min(person_id) from people
         where account_id is not null
@@ -248,34 +246,34 @@ def test_account_segments_follow_the_account(warehouse):
         """,
         [segment_id],
     ).fetchone()[0]
-    verdict = verdicts(explain.explain_person(warehouse, identifier_of(warehouse, outsider)))[segment_id]
+    verdict = verdicts(explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, outsider)))[segment_id]
     assert not verdict["is_member"] and codes(verdict) == ["account_not_member"]
     assert verdict["entity_id"] in verdict["reasons"][0]["text"]
 
 
-def test_recent_segment_changes_are_listed(warehouse):
-    person_id = warehouse.execute(
+def test_recent_segment_changes_are_listed(demo_warehouse):
+    person_id = demo_warehouse.execute(
         "select min(entity_id) from segment_members where entity_type = 'person'"
     ).fetchone()[0]
-    explanation = explain.explain_person(warehouse, identifier_of(warehouse, person_id))
+    explanation = explain.explain_person(demo_warehouse, identifier_of(demo_warehouse, person_id))
     assert any(change["change"] == "entered" for change in explanation["segment_history"])
     assert len(explanation["segment_history"]) <= explain.HISTORY_LIMIT
 
 
-def test_cli_unknown_identifier_exits_1(build):
-    done = run_explain(build, "nobody-at-all@example.invalid")
+def test_cli_unknown_identifier_exits_1(passed_demo_build):
+    done = run_explain(passed_demo_build, "nobody-at-all@example.invalid")
     assert done.returncode == 1, done.stderr
     assert "no person found" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
 
 
-def test_cli_shared_value_exits_2(build):
+def test_cli_shared_value_exits_2(passed_demo_build):
     traps = [
-        row for row in csv.DictReader((build.workspace.truth / "identifiers.csv").open()) if row["is_trap"] == "true"
+        row for row in csv.DictReader((passed_demo_build.workspace.truth / "identifiers.csv").open()) if row["is_trap"] == "true"
     ]
     assert traps
     for trap in traps:
-        done = run_explain(build, trap["identifier_value"], "--json")
+        done = run_explain(passed_demo_build, trap["identifier_value"], "--json")
         assert done.returncode == 2, (trap, done.stdout[-500:], done.stderr)
         assert "does not identify one person" in done.stderr and "Traceback" not in done.stderr
         assert done.stdout == ""

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from customer_segments.bench.identity import GRAPH_MODELS
+from customer_segments.dbt_runner import dbt_env
 from tests.python.conftest import REPO_ROOT, Workspace
 
 pytestmark = pytest.mark.spark
@@ -107,14 +108,12 @@ def run_spark_helper(module: str, args: list[str], work: Path, schema: str, time
     """Run `python -m module args` as the Spark helper process: the spark target, its schema, and a
     warehouse, Derby metastore and working directory of its own under `work`."""
     work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update(
+    env = dbt_env(
         SEGMENTS_TARGET="spark",
         SEGMENTS_SPARK_SCHEMA=schema,
         SEGMENTS_SPARK_WAREHOUSE=str(work / "warehouse"),
         SEGMENTS_SPARK_METASTORE=str(work / "metastore"),
         DBT_PROFILES_DIR=str(REPO_ROOT),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         PYSPARK_SUBMIT_ARGS=SPARK_SUBMIT_ARGS,
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         **env_vars,

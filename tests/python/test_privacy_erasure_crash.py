@@ -24,7 +24,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.python.conftest import REPO_ROOT, Workspace, dbt_executable
+from customer_segments.dbt_runner import dbt_command
+from tests.python.conftest import REPO_ROOT, Workspace
 from tests.python.test_privacy_erasure import erased_identifiers, traces
 
 SALT = "it's \"odd\" \\ ; -- %s {{ x }}"
@@ -38,10 +39,7 @@ def salted_env(space: Workspace) -> dict[str, str]:
 
 def build_killed_after(space: Workspace, marker: str, timeout: float = 900) -> list[str]:
     """Run `dbt build`, SIGKILL its process group as soon as a stdout line contains `marker`; its output."""
-    command = [
-        dbt_executable(), "build",
-        "--target-path", str(space.root / "target"), "--log-path", str(space.root / "logs"),
-    ]
+    command = dbt_command("build", "--target-path", str(space.root / "target"), "--log-path", str(space.root / "logs"))
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=salted_env(space), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, start_new_session=True,

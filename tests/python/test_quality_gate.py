@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -36,11 +35,7 @@ def clean(tmp_path_factory) -> Workspace:
 @pytest.fixture
 def copy_of_clean(clean: Workspace, tmp_path) -> Workspace:
     """The clean build's raw folder and warehouse, in a folder of this test's own."""
-    space = Workspace(tmp_path / "copy")
-    shutil.rmtree(space.raw)
-    shutil.copytree(clean.raw, space.raw)
-    shutil.copy(clean.database, space.database)
-    return space
+    return clean.copy(tmp_path / "copy")
 
 
 def bounce_forty_percent(space: Workspace) -> None:

@@ -119,9 +119,8 @@ class Report:
 
 
 @pytest.fixture(scope="module")
-def report(demo_build, tmp_path_factory: pytest.TempPathFactory) -> Report:
-    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
-    database = demo_build.workspace.database
+def report(passed_demo_build, tmp_path_factory: pytest.TempPathFactory) -> Report:
+    database = passed_demo_build.workspace.database
     path = render_report(database, tmp_path_factory.mktemp("report") / "report.html")
     html = path.read_text(encoding="utf-8")
     return Report(database, path, html, parse(html))

@@ -12,7 +12,6 @@ findings.
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
@@ -81,15 +80,13 @@ select entity_id, score from final
 """
 
 
-def test_the_catalog_uses_no_sensitive_attribute(demo_build: DemoBuild):
-    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
-    passed = [line for line in demo_build.build.output.splitlines() if f"PASS {TEST} " in line]
+def test_the_catalog_uses_no_sensitive_attribute(passed_demo_build: DemoBuild):
+    passed = [line for line in passed_demo_build.build.output.splitlines() if f"PASS {TEST} " in line]
     assert passed, f"{TEST} did not pass in the demo build"
 
 
 @pytest.fixture(scope="module")
-def flagged(demo_build: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, object]:
-    assert demo_build.build.returncode == 0, demo_build.build.output[-5000:]
+def flagged(passed_demo_build: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, object]:
     root = tmp_path_factory.mktemp("sensitive")
     project = copy_project(root / "project")
     add_catalog_segment(project, "seg_over_forties", BY_AGE, {**META, "segment_id": "over_forties", "name": "Over forties"})
@@ -97,10 +94,7 @@ def flagged(demo_build: DemoBuild, tmp_path_factory: pytest.TempPathFactory) -> 
         **META, "segment_id": "expecting_parents", "name": "Expecting parents",
         "motion": "Baby-product offers for pregnant customers.",
     })
-    space = Workspace(root / "space")
-    shutil.rmtree(space.raw)
-    shutil.copytree(demo_build.workspace.raw, space.raw)
-    shutil.copy(demo_build.workspace.database, space.database)
+    space = passed_demo_build.workspace.copy(root / "space")
     import duckdb
 
     with duckdb.connect(str(space.database)) as connection:
