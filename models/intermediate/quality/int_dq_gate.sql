@@ -7,7 +7,9 @@
   mart) reads int_dq_checks too but not the gate, so dbt writes it whatever
   the gate decides and failed builds are on record.
   An intermediate model, so that the intermediate models waiting on it read
-  only their own layer.
+  only their own layer. Its fan-out (about 25 models wait on it, where
+  dbt-project-evaluator flags more than 3) is the point: one switch in front
+  of everything after staging, with no rows anyone reads.
 -#}
 
 with
