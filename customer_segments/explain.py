@@ -75,7 +75,7 @@ def to_json(explanation: dict[str, Any]) -> str:
 
 
 def consent_allows(lawful_basis: str | None, granted: bool | None) -> bool:
-    """As int_segment_members_current: consent needs a grant; legitimate interest only no refusal."""
+    """As segment_members_current: consent needs a grant; legitimate interest only no refusal."""
     if lawful_basis == "legitimate_interest":
         return granted is not False
     return granted is True
@@ -214,7 +214,7 @@ class _Explanation:
 
 
 def blocking(definition: dict, suppressions: list[dict]) -> list[dict]:
-    """As int_segment_members_current: the suppressions on one of the segment's channels, for its purpose.
+    """As segment_members_current: the suppressions on one of the segment's channels, for its purpose.
 
     A withdrawn consent is left out: the consent check (`no_consent`) already says it.
     """

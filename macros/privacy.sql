@@ -88,7 +88,8 @@
 
 {#-
   on-run-start: create an empty erasure_log when there is none yet, so that
-  staging can always name it (no ref: the log is built downstream of staging).
+  staging can always read it (as source warehouse_state.erasure_log: a ref
+  would be a cycle, the log is built downstream of staging).
 -#}
 {% macro ensure_erasure_log() -%}
     {%- if not execute -%}
@@ -120,11 +121,16 @@
   tables only when the log has rows, so users who never erase pay nothing.
 -#}
 {% macro erasure_log_relation() -%}
+    {#-
+      The log as earlier builds left it: source warehouse_state.erasure_log
+      (models/staging/_warehouse_state__sources.yml), called before the execute
+      check so that dbt records it as a dependency of the calling model.
+    -#}
+    {%- set declared = source('warehouse_state', 'erasure_log') -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set node = customer_segments.erasure_log_node() -%}
-    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+    {%- set relation = adapter.get_relation(database=declared.database, schema=declared.schema, identifier=declared.identifier) -%}
     {%- if relation is none -%}
         {{ return(none) }}
     {%- endif -%}

@@ -5,14 +5,14 @@
   model after staging escapes the gate.
 -#}
 {% macro after_quality_gate() -%}
--- depends_on: {{ ref('dq_gate') }}
+-- depends_on: {{ ref('int_dq_gate') }}
 {%- endmacro %}
 
 
 {#-
   A metric as text the way the Great Expectations suite writes observed values
   (customer_segments.quality.suite._text): whole numbers without decimals,
-  others with 6 significant digits (Python's %g). For dq_checks in SQL.
+  others with 6 significant digits (Python's %g). For int_dq_checks in SQL.
 -#}
 {% macro dq_number_text(value) -%}
     {{ return(adapter.dispatch('dq_number_text', 'customer_segments')(value)) }}

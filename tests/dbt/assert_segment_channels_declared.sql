@@ -1,7 +1,7 @@
 {#-
   Every catalog segment declares the channels its motion uses (meta.segment.channels:
   one or more of email, ads, sales, in_app). Suppressions are per channel
-  (int_segment_members_current keeps nobody suppressed on one of them): a
+  (segment_members_current keeps nobody suppressed on one of them): a
   segment without channels, or with a channel no suppression knows, would
   reach people who opted out. One row per segment and missing or unknown channel.
 -#}

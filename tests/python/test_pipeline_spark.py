@@ -45,7 +45,7 @@ TABLES = [
     "people", "int_identity_person_ids", "person_identifiers", "segments", "segment_members", "person_scores",
     "quarantined_rows", "int_source_rows_accounted", "dq_results", "erasure_log",
 ]
-PYTHON_MODELS = {"dq_checks", "person_purchase_history", "person_predictions", "segment_suggestions"}
+PYTHON_MODELS = {"int_dq_checks", "person_purchase_history", "person_predictions", "segment_suggestions"}
 
 
 # ------------------------------------------------------------------ the Spark side (helper process)
@@ -124,10 +124,10 @@ def assert_same(engines: dict, model: str, keep: list[str]) -> Counter:
 
 
 def test_every_sql_model_builds_on_spark(engines: dict):
-    # the Python models are DuckDB's (dq_checks has a SQL twin on Spark); every other model exists on both
+    # the Python models are DuckDB's (int_dq_checks has a SQL twin on Spark); every other model exists on both
     assert engines["spark_models"] - engines["duckdb_models"] == set()
-    assert engines["duckdb_models"] - engines["spark_models"] <= PYTHON_MODELS - {"dq_checks"}
-    assert "dq_checks" in engines["spark_models"]
+    assert engines["duckdb_models"] - engines["spark_models"] <= PYTHON_MODELS - {"int_dq_checks"}
+    assert "int_dq_checks" in engines["spark_models"]
 
 
 def test_same_people_same_identifiers_same_ids(engines: dict):

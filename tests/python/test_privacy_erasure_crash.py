@@ -84,7 +84,7 @@ def crashed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result = {"space": space, "identifiers": erased_identifiers(space.truth)}
     result["killed_output"] = build_killed_after(space, KILL_AFTER)
     result["serving"] = space.database.with_name("serving.duckdb")
-    # --no-partial-parse: dq_checks takes its build id from project config, which a partial parse
+    # --no-partial-parse: int_dq_checks takes its build id from project config, which a partial parse
     # would carry over from the killed build, and publish would wait for that build to finish
     result["rebuild"] = segments(
         space, "build", "--", "--target-path", str(space.root / "target"), "--log-path", str(space.root / "logs"),

@@ -136,10 +136,12 @@ def test_every_model_after_staging_waits_for_the_gate(clean: Workspace):
                 ancestors(parent, seen)
         return seen
 
-    gate = "model.customer_segments.dq_gate"
+    gate = "model.customer_segments.int_dq_gate"
     # erasure_log is a privacy control, not a segment: an erasure is honoured even when the gate stops the build.
+    # dq_results reads the checks, not the gate: a build the gate stopped is on record too.
     before_gate = ancestors(gate) | {
         gate, "model.customer_segments.quarantined_rows", "model.customer_segments.erasure_log",
+        "model.customer_segments.dq_results",
     }
     escaped = sorted(
         node["name"] for key, node in nodes.items() if key not in before_gate and gate not in ancestors(key)

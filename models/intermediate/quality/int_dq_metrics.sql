@@ -1,7 +1,7 @@
 {#-
   The numbers the data-quality gate judges, one row per metric, computed in the
   warehouse so the gate stays cheap at any volume. The Great Expectations
-  suite (python_models/quality/dq_checks.py) validates them against the
+  suite (python_models/intermediate/quality/int_dq_checks.py) validates them against the
   thresholds in vars dq_*. Everything here reads staged data only: nothing
   downstream of the gate.
 -#}

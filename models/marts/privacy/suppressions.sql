@@ -9,7 +9,7 @@
     spam_complaint      email / marketing  a spam complaint at or after the latest marketing grant
     bounced             email / all      an address of the person is undeliverable
   `all` matches every channel or purpose. A person segment keeps nobody with a
-  row matching one of its channels and its purpose (int_segment_members_current);
+  row matching one of its channels and its purpose (segment_members_current);
   a delivery reads the same rows. When two reasons meet on one (channel, purpose),
   the earliest wins (then the first by name).
 -#}

@@ -2,15 +2,16 @@
 {#-
   CONTRACT dq_results: one row per expectation per build, appended build after
   build so BI can chart data quality over time. The rows come from the
-  Great Expectations suite (dq_checks); a failed build's results are kept too
-  (this model runs before the gate stops the build).
+  Great Expectations suite (int_dq_checks); a failed build's results are kept
+  too (this model reads the checks, not the gate int_dq_gate, so a failed gate
+  does not skip it).
 -#}
 
 with
 
 checks as (
 
-    select * from {{ ref('dq_checks') }}
+    select * from {{ ref('int_dq_checks') }}
 
 ),
 

@@ -3,7 +3,7 @@
   segment, appended build after build so a reverse-ETL tool can sync only what
   changed (rows with a build_id or recorded_at it has not seen yet).
 
-  Each build compares who is a member now (int_segment_members_current) with
+  Each build compares who is a member now (segment_members_current) with
   who was a member after the previous build (the last change per segment and
   entity in this table): new members get an 'entered' row, members who left an
   'exited' row, both at the build's as_of. Nothing changes, nothing is written.
@@ -23,7 +23,7 @@ with
 
 current_members as (
 
-    select * from {{ ref('int_segment_members_current') }}
+    select * from {{ ref('segment_members_current') }}
 
 ),
 

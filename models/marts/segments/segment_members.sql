@@ -13,7 +13,7 @@ with
 
 current_members as (
 
-    select * from {{ ref('int_segment_members_current') }}
+    select * from {{ ref('segment_members_current') }}
 
 ),
 

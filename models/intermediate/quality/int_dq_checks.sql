@@ -1,9 +1,9 @@
 {{ config(enabled=target.type != 'duckdb') }}
 {#-
   The data-quality suite in SQL, for engines where dbt cannot run the Great
-  Expectations suite (a dbt Python model, python_models/quality/dq_checks.py:
+  Expectations suite (a dbt Python model, python_models/intermediate/quality/int_dq_checks.py:
   DuckDB runs it, dbt-spark's session method cannot). Same expectations, names,
-  severities and columns, one row per expectation, so dq_results and dq_gate
+  severities and columns, one row per expectation, so dq_results and int_dq_gate
   read either: the metric checks judge int_dq_metrics against the dq_* vars
   (a null metric passes: not measurable in this build), the table checks count
   unexpected rows the way Great Expectations does (nulls are not unexpected,

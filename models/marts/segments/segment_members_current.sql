@@ -14,6 +14,8 @@
   same entity stays in or out of a segment's holdout across builds.
   segment_member_changes compares this with the previous build;
   segment_members adds when each member entered.
+  A mart, not published (segment_members is the public table): the catalog
+  rules it unions are marts, written against the published scores.
 -#}
 
 {%- set active = [] %}

@@ -1,9 +1,9 @@
 """The data-quality suite (Great Expectations) over the staged data: one row per expectation.
 
-Runs after staging and before identity, scoring and segments (dq_gate stops
+Runs after staging and before identity, scoring and segments (int_dq_gate stops
 them when a check with severity fail does not pass). The suite lives in
 customer_segments.quality.suite; thresholds and severities are dbt vars,
-handed over as this model's config (python_models/quality/_quality__models.yml).
+handed over as this model's config (python_models/intermediate/quality/_int_quality__python_models.yml).
 The build id and time come from int_build_started, read when the model runs:
 config is rendered when dbt parses, and dbt reuses a parse between runs, so a
 per-run value there would stamp every later build with an old build's id.
@@ -21,7 +21,7 @@ def _mapping(value):
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="table", tags=["python", "quality"])
     thresholds = {name: float(value) for name, value in _mapping(dbt.config.get("dq_thresholds")).items()}
     severity = _mapping(dbt.config.get("dq_severity"))
     docs_dir = dbt.config.get("dq_data_docs_dir")
