@@ -43,14 +43,12 @@ from pathlib import Path
 
 from customer_segments import build_lock, compact, publish
 from customer_segments import explain, lookup
-from customer_segments import dbt_runner
 from customer_segments.dbt_output import DbtOutput
-from customer_segments.dbt_runner import dbt_command, dbt_env
+from customer_segments.dbt_runner import PROJECT_DIR, dbt_command, dbt_env
 from customer_segments import summary as build_summary
 from customer_segments.report import ReportError, render_report
 from customer_segments.privacy import access
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RAW_PATH = "data/raw"
 DEFAULT_TRUTH_PATH = "data/ground_truth"
 DEFAULT_DUCKDB_PATH = "warehouse/segments.duckdb"
@@ -83,7 +81,7 @@ def serving_path() -> Path:
 
 def _resolve(path: str) -> Path:
     candidate = Path(path)
-    return candidate if candidate.is_absolute() else REPO_ROOT / candidate
+    return candidate if candidate.is_absolute() else PROJECT_DIR / candidate
 
 
 def has_events(folder: Path) -> bool:
@@ -125,7 +123,7 @@ def run_dbt(args: list[str]) -> int:
     """
     output = DbtOutput()
     with subprocess.Popen(
-        dbt_command(*args), cwd=dbt_runner.PROJECT_DIR, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        dbt_command(*args), cwd=PROJECT_DIR, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace", bufsize=1,
     ) as process:
         assert process.stdout is not None
