@@ -484,6 +484,8 @@
     ) -%}
     {%- do run_query(customer_segments.delete_where(targets, 'true')) -%}
     {%- do customer_segments.recount_segments(relations) -%}
+    {#- the daily tables lost the same events as the usable events: their days need not be counted again -#}
+    {%- do customer_segments.refresh_day_fingerprints(relations) -%}
     {%- do customer_segments.commit_purge() -%}
     {%- do log('Erasure: ' ~ count ~ ' identifiers of erased people purged from ' ~ purged | length ~ ' tables ('
         ~ purged | join(', ') ~ '); mentions redacted in other rows of ' ~ redacted | length ~ ' tables ('

@@ -21,23 +21,26 @@ with
 
 events as (
 
+    -- the calls of the usable events, counted per day and combination of ids (already normalized)
     select
         message_type,
-        event_at,
-        {{ customer_segments.identity_value('user_id', 'user_id') }} as user_id,
-        {{ customer_segments.identity_value('anonymous_id', 'anonymous_id') }} as anonymous_id,
-        {{ customer_segments.identity_value('device_id', 'device_id') }} as device_id,
-        {{ customer_segments.identity_value('email', 'email') }} as email,
-        nullif(trim(previous_id), '') as previous_id
+        user_id,
+        anonymous_id,
+        device_id,
+        email,
+        previous_id,
+        calls,
+        first_called_at as first_at,
+        last_called_at as last_at
 
-    from {{ ref('int_events_deduplicated') }}
+    from {{ ref('int_identity_calls_daily') }}
 
 ),
 
 orders as (
 
     select
-        ordered_at,
+        ordered_at as seen_at,
         {{ customer_segments.identity_value('user_id', 'user_id') }} as user_id,
         {{ customer_segments.identity_value('email', 'email') }} as email
 
@@ -48,7 +51,7 @@ orders as (
 contacts as (
 
     select
-        updated_at,
+        updated_at as seen_at,
         {{ customer_segments.identity_value('crm_contact_id', 'contact_id') }} as contact_id,
         {{ customer_segments.identity_value('email', 'email') }} as email
 
@@ -59,7 +62,7 @@ contacts as (
 email_events as (
 
     select
-        occurred_at,
+        occurred_at as seen_at,
         {{ customer_segments.identity_value('email', 'email') }} as email
 
     from {{ ref('int_email_events_deduplicated') }}
@@ -75,7 +78,9 @@ anonymous_ids as (
 aliases as (
 
     select
-        events.event_at,
+        events.calls,
+        events.first_at,
+        events.last_at,
         events.user_id,
         case when anonymous_ids.anonymous_id is not null then 'anonymous_id' else 'user_id' end as previous_type,
         case
@@ -99,18 +104,18 @@ sightings as (
         case when message_type = 'identify' then 'identify' else 'event' end as source,
         'user_id' as identifier_type, user_id as identifier_value,
         'anonymous_id' as partner_type, anonymous_id as partner_value,
-        event_at as seen_at
+        calls, first_at, last_at
     from events
     where user_id is not null and anonymous_id is not null
 
     union all
     -- lone ids of a call (anonymous id and user id are covered above when both are present)
-    select 'event', 'user_id', user_id, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), event_at
+    select 'event', 'user_id', user_id, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), calls, first_at, last_at
     from events
     where user_id is not null and anonymous_id is null
 
     union all
-    select 'event', 'anonymous_id', anonymous_id, null, null, event_at
+    select 'event', 'anonymous_id', anonymous_id, null, null, calls, first_at, last_at
     from events
     where anonymous_id is not null and user_id is null
 
@@ -120,7 +125,7 @@ sightings as (
         'identify',
         case when user_id is not null then 'user_id' else 'anonymous_id' end,
         coalesce(user_id, anonymous_id),
-        'email', email, event_at
+        'email', email, calls, first_at, last_at
     from events
     where email is not null and coalesce(user_id, anonymous_id) is not null
 
@@ -130,37 +135,37 @@ sightings as (
         'device',
         case when user_id is not null then 'user_id' else 'anonymous_id' end,
         coalesce(user_id, anonymous_id),
-        'device_id', device_id, event_at
+        'device_id', device_id, calls, first_at, last_at
     from events
     where device_id is not null and coalesce(user_id, anonymous_id) is not null
 
     union all
-    select 'alias', 'user_id', user_id, previous_type, previous_id, event_at
+    select 'alias', 'user_id', user_id, previous_type, previous_id, calls, first_at, last_at
     from aliases
     where previous_id is not null
 
     union all
-    select 'order', 'user_id', user_id, 'email', email, ordered_at
+    select 'order', 'user_id', user_id, 'email', email, 1, seen_at, seen_at
     from orders
     where user_id is not null and email is not null
 
     union all
-    select 'order', 'user_id', user_id, null, null, ordered_at
+    select 'order', 'user_id', user_id, null, null, 1, seen_at, seen_at
     from orders
     where user_id is not null and email is null
 
     union all
-    select 'order', 'email', email, null, null, ordered_at
+    select 'order', 'email', email, null, null, 1, seen_at, seen_at
     from orders
     where user_id is null and email is not null
 
     union all
-    select 'crm_contact', 'crm_contact_id', contact_id, 'email', email, updated_at
+    select 'crm_contact', 'crm_contact_id', contact_id, 'email', email, 1, seen_at, seen_at
     from contacts
     where contact_id is not null and email is not null
 
     union all
-    select 'email_event', 'email', email, null, null, occurred_at
+    select 'email_event', 'email', email, null, null, 1, seen_at, seen_at
     from email_events
     where email is not null
 
@@ -174,9 +179,9 @@ final as (
         identifier_value,
         partner_type,
         partner_value,
-        count(*) as sightings,
-        min(seen_at) as first_seen_at,
-        max(seen_at) as last_seen_at
+        sum(calls) as sightings,
+        min(first_at) as first_seen_at,
+        max(last_at) as last_seen_at
 
     from sightings
     group by 1, 2, 3, 4, 5

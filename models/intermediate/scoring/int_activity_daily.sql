@@ -2,7 +2,10 @@
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_activity_days_changed(ref('int_events_deduplicated')) }}",
+    pre_hook=[
+        "{{ customer_segments.delete_where(this, 'day_events is null') if is_incremental() else '' }}",
+        "{{ customer_segments.forget_days_changed(ref('int_events_deduplicated'), 'canonical_event is not null') }}",
+    ],
     post_hook="{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}"
 ) }}
 {#-
@@ -11,7 +14,7 @@
   Keyed by the call's ids (user id, anonymous id; email for email events), not
   by person, so a merge of people never invalidates history: the scores join
   today's identity graph at read time.
-  Incremental on DuckDB (macros/incremental_activity.sql): a build counts again
+  Incremental on DuckDB (macros/incremental_days.sql): a build counts again
   only the days whose usable events changed (new, late, re-delivered, deleted:
   whatever their age), found by each day's fingerprint, and the email opens and
   clicks (a full export, counted whole); days that fall out of the retention
@@ -33,7 +36,7 @@ events as (
 
 event_days as (
 
-    {{ customer_segments.activity_day_fingerprints(ref('int_events_deduplicated')) }}
+    {{ customer_segments.day_fingerprints(ref('int_events_deduplicated'), 'canonical_event is not null') }}
 
 ),
 
@@ -41,7 +44,7 @@ days_to_count as (
 
     select * from event_days
     {%- if is_incremental() %}
-    -- the pre-hook deleted the days whose events changed; a day with rows left is counted already
+    -- the pre-hook deleted the days whose events changed and every email row; a day with rows left is counted already
     where not exists (
         select 1 from {{ this }} as held
         where held.activity_date = event_days.activity_date and held.day_events is not null
