@@ -8,6 +8,7 @@ fall out (rows must leave), and with the default again (rows must come back, tho
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from tests.python.conftest import Workspace
@@ -47,6 +48,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     build(space)
     seen["again_rows"] = sorted(space.query(EVENT_ROWS), key=repr)
     seen["judged_stamps_last"] = space.query("select distinct judged_at from stg_segment__events")
+    seen["space"] = space
     return seen
 
 
@@ -63,3 +65,28 @@ def test_a_shorter_retention_drops_the_older_events(builds):
 
 def test_the_longer_retention_brings_them_back(builds):
     assert builds["again_rows"] == builds["first_rows"]
+
+
+UNIQUE_TEST = "unique_int_events_deduplicated_message_id"
+
+
+def plant_copy(space: Workspace, judged_at: str) -> None:
+    """A second row of one usable event's messageId, stamped `judged_at`."""
+    with duckdb.connect(str(space.database)) as connection:
+        connection.execute("insert into int_events_deduplicated select * replace (cast(? as timestamp) as judged_at) "
+                           "from int_events_deduplicated order by message_id limit 1", [judged_at])
+
+
+def test_uniqueness_is_checked_on_the_rows_a_build_wrote(builds, tmp_path):
+    """The unique test of a scheduled build reads the rows written in this build against the whole table
+    (tests/dbt/generic/unique_among_changed.sql): a copy written now fails it; a copy among the old rows is left
+    to the build that wrote it, and `--full-refresh` checks every row."""
+    space = builds["space"].copy(tmp_path / "planted")
+    assert space.dbt("test", "--select", UNIQUE_TEST).returncode == 0, "the built table must pass as it is"
+    plant_copy(space, "1999-01-01 00:00:00")
+    assert space.dbt("test", "--select", UNIQUE_TEST).returncode == 0, "an old copy is outside the changed slice"
+    whole = space.dbt("build", "--select", UNIQUE_TEST, "--full-refresh")
+    assert whole.returncode != 0 and UNIQUE_TEST in whole.output, whole.output[-3000:]
+    plant_copy(space, "2999-01-01 00:00:00")
+    changed = space.dbt("test", "--select", UNIQUE_TEST)
+    assert changed.returncode != 0 and UNIQUE_TEST in changed.output, changed.output[-3000:]
