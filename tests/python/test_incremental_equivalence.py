@@ -95,10 +95,14 @@ QUERIES = {
     "stg_segment__events": ("select * exclude (judged_at) from stg_segment__events", False),
     "int_events_deduplicated": ("select * exclude (judged_at) from int_events_deduplicated", False),
     "quarantined_rows": ("select source, raw, reason from quarantined_rows", False),
-    # (not the days' fingerprints: bookkeeping of when each day was counted, and the erasure purge at a build's
-    # end deletes usable events after their days were counted, so the next build counts those days again)
-    "int_activity_daily": ("select * exclude (day_events, day_first_judged_at, day_last_judged_at) "
-                           "from int_activity_daily", False),
+    # the daily tables: counted by changed day; day_events too (after an erasure the purge takes each day's new
+    # count of events), not the days' judged_at stamps (build metadata)
+    "int_activity_daily": ("select * exclude (day_first_judged_at, day_last_judged_at) from int_activity_daily", False),
+    "int_identity_calls_daily": ("select * exclude (day_first_judged_at, day_last_judged_at) "
+                                 "from int_identity_calls_daily", False),
+    "int_identity_sightings": ("select * from int_identity_sightings", False),
+    # consent stated by events: appended by the lines judged since (judged_at: build metadata)
+    "stg_segment__consent_preferences": ("select * exclude (judged_at) from stg_segment__consent_preferences", False),
     # attribution: appended to, and attributed again where the graph changed (judged_at: build metadata)
     "int_events_attributed": ("select * exclude (judged_at) from int_events_attributed", True),
 }
@@ -365,6 +369,12 @@ def member_user_ids(space: Workspace, limit: int) -> list[str]:
         "group by members.entity_id order by 1 limit ?", [limit])]
 
 
+def consent_analytics_of(space: Workspace, user_id: str):
+    return space.scalar("select people.consent_analytics from people inner join person_identifiers as ids "
+                        "on ids.person_id = people.person_id where ids.identifier_type = 'user_id' "
+                        "and ids.identifier_value = ?", [user_id])
+
+
 def usable_track_lines(space: Workspace, user_id: str, limit: int) -> list[dict]:
     """Usable track calls of a user that the taxonomy counts, as parsed messages."""
     return [json.loads(row[0]) for row in space.query(
@@ -404,10 +414,10 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     """Two more batches on (a copy of) the warehouse the second load left, each built incrementally and compared
     with a --full-refresh of the same inputs:
     - batch 3, same as_of: a known user withdraws analytics consent and another marketing consent, a third
-      unsubscribes by email, an event of a fourth arrives 19 days late (weeks before the newest day held), a CRM
+      unsubscribes by email, a fourth refuses analytics on an event (in a file of its own), an event of a fourth arrives 19 days late (weeks before the newest day held), a CRM
       contact changes title and account and another bounces, an account changes its firmographics;
-    - batch 4, as_of a day later: a known user's erasure request, returning users' events of the new day, one
-      event file deleted and one rewritten, a new IP range;
+    - batch 4, as_of a day later: a known user's erasure request, returning users' events of the new day, two
+      event files deleted (one with the refusal) and one rewritten, a new IP range;
     - batch 5, no new data: vars that rewrite history, retention_days shortened to 60 days and
       identity_max_user_ids_per_person raised to 2;
     - batch 6, no new data: both vars back to their defaults.
@@ -416,7 +426,8 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     space = copy_of(first, tmp_path_factory, "sequence")
     results = {}
 
-    withdraws_analytics, withdraws_marketing, unsubscribes, late_user, erased_user = member_user_ids(space, 5)
+    withdraws_analytics, withdraws_marketing, unsubscribes, late_user, erased_user, states_consent = (
+        member_user_ids(space, 6))
     # (person_identifiers holds emails hashed; the graph's own table holds them as the graph matched them)
     unsubscribed_email = space.scalar(
         "select min(emails.identifier_value) from int_identity_person_ids as emails "
@@ -428,6 +439,14 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     late.pop("sentAt", None)
     late_before = activity_events(space, late_user, LATE_EVENT_AT[:10])
     (space.raw / "events" / "load3.jsonl").write_text(as_line(late) + "\n")
+    # consent stated on an event (Segment's Consent Management), in a file of its own that batch 4 deletes: the
+    # refusal must come with the file and go with it
+    stated = dict(usable_track_lines(space, states_consent, 1)[0], messageId="consent-stated-0001",
+                  timestamp="2026-10-31T07:00:00.000Z", receivedAt="2026-10-31T07:00:00.000Z")
+    stated.pop("sentAt", None)
+    consent_before = consent_analytics_of(space, states_consent)
+    stated["context"] = {**(stated.get("context") or {}), "consent": {"categoryPreferences": {"Analytics": False}}}
+    (space.raw / "events" / "consent3.jsonl").write_text(as_line(stated) + "\n")
     stamp = "2026-10-31T08:00:00.000Z"
     append_csv(space.raw / "consent.csv", f"user_id,{withdraws_analytics},analytics,false,{stamp}",
                f"user_id,{withdraws_marketing},marketing,false,{stamp}")
@@ -454,6 +473,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
             "inner join person_identifiers as ids on ids.person_id = people.person_id "
             "where ids.identifier_type = 'user_id' and ids.identifier_value = ?",
             [withdraws_analytics, withdraws_marketing]),
+        "consent_stated": (consent_before, consent_analytics_of(space, states_consent)),
         "unsubscribed": space.scalar(
             "select count(*) from suppressions inner join int_identity_person_ids as ids on ids.person_id = "
             "suppressions.person_id where ids.identifier_type = 'email' and ids.identifier_value = ? "
@@ -471,6 +491,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     (space.raw / "events" / "load4.jsonl").write_text("".join(as_line(message) + "\n" for message in returning))
     append_csv(space.raw / "erasure_requests.csv", f"user_id,{erased_user},2026-11-01T09:00:00.000Z")
     (space.raw / "events" / "replays.jsonl").unlink()
+    (space.raw / "events" / "consent3.jsonl").unlink()
     load2 = space.raw / "events" / "load2.jsonl"
     load2.write_text("\n".join(load2.read_text().splitlines()[:-30]) + "\n")
     ip_range = space.query("select range_start, account_domain from stg_reverse_ip__ip_ranges order by 1 limit 1")[0]
@@ -480,6 +501,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     evidence.update(
         erased=space.scalar("select count(*) from person_identifiers where identifier_type = 'user_id' "
                             "and identifier_value = ?", [erased_user]),
+        consent_unstated=consent_analytics_of(space, states_consent),
         returning=space.scalar("select count(*) from int_events_attributed where message_id like 'returning-%' "
                                "and person_id is not null"),
     )
@@ -512,7 +534,10 @@ def test_each_later_batch_equals_full_refresh(later_batches, batch, table):
 
 def test_the_later_batches_changed_what_they_claim(later_batches):
     evidence = later_batches["evidence"]
-    assert evidence["read"] == {"events/load3.jsonl"}, "batch 3 must parse its new file only"
+    assert evidence["read"] == {"events/load3.jsonl", "events/consent3.jsonl"}, "batch 3 must parse its new files only"
+    consent_before, consent_stated = evidence["consent_stated"]
+    assert consent_before is not False and consent_stated is False, "the refusal stated on an event must count"
+    assert evidence["consent_unstated"] == consent_before, "the refusal must go with its deleted file"
     before, after = evidence["late_events"]
     assert after == before + 1, "the late event must be counted on its own day"
     (analytics_refused, _), (_, marketing_refused) = evidence["consent"]

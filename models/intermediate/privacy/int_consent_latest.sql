@@ -25,8 +25,7 @@ consent_file as (
 
 event_preferences as (
 
-    -- already (subject_type, subject_value, purpose, is_granted, recorded_at)
-    select *, 'event' as source
+    select subject_type, subject_value, purpose, is_granted, recorded_at, 'event' as source
     from {{ ref('stg_segment__consent_preferences') }}
 
 ),

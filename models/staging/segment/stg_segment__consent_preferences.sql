@@ -10,9 +10,17 @@
   the record's time is the event's. Events of any age count (a refusal is kept
   to be honoured after the event left the retention window). int_consent_latest
   merges these with the consent file.
+  Incremental on DuckDB: a build reads only the lines judged since the last
+  one, after its pre-hook deleted the rows of lines judged again and of file
+  versions staging no longer holds (macros/incremental_events.sql); a table on
+  Spark, rebuilt every build.
 -#}
-{#- a table: its tests and int_consent_latest read it once each, not one scan of every event line each -#}
-{{ config(materialized='table') }}
+{{ config(
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ customer_segments.forget_lines_judged_again(ref('stg_segment__events')) }}",
+) }}
 
 with
 
@@ -26,12 +34,20 @@ events as (
         coalesce(
             {{ customer_segments.json_text('context', '$.consent.gpc') }},
             {{ customer_segments.json_text('context', '$.globalPrivacyControl') }}
-        ) as gpc_text
+        ) as gpc_text,
+        source_file,
+        source_file_version,
+        line_number,
+        judged_at
 
     from {{ ref('stg_segment__events') }}
     where quarantine_reason is null
         and duplicate_reason is null
         and (context like '%categoryPreferences%' or context like '%gpc%' or context like '%globalPrivacyControl%')
+    {%- if is_incremental() %}
+        -- judged since the last build (a literal bound, so the scan skips older row groups)
+        and judged_at > {{ customer_segments.events_consumed_until(this) }}
+    {%- endif %}
 
 ),
 
@@ -49,7 +65,11 @@ stated as (
         events.event_at,
         categories.purpose,
         {{ customer_segments.parse_boolean(
-            customer_segments.json_text_at('events.category_preferences', "'$.' || categories.category_id")) }} as is_granted
+            customer_segments.json_text_at('events.category_preferences', "'$.' || categories.category_id")) }} as is_granted,
+        events.source_file,
+        events.source_file_version,
+        events.line_number,
+        events.judged_at
 
     from events
     inner join categories on events.category_preferences is not null
@@ -61,7 +81,11 @@ stated as (
         anonymous_id,
         event_at,
         'data_sharing' as purpose,
-        case when {{ customer_segments.parse_boolean('gpc_text') }} then false end as is_granted
+        case when {{ customer_segments.parse_boolean('gpc_text') }} then false end as is_granted,
+        source_file,
+        source_file_version,
+        line_number,
+        judged_at
 
     from events
 
@@ -74,7 +98,11 @@ final as (
         coalesce(user_id, anonymous_id) as subject_value,
         purpose,
         is_granted,
-        event_at as recorded_at
+        event_at as recorded_at,
+        source_file,
+        source_file_version,
+        line_number,
+        judged_at
 
     from stated
     where is_granted is not null
