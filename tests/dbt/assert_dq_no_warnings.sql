@@ -6,6 +6,6 @@
 -#}
 
 select expectation, observed_value, threshold
-from {{ ref('dq_checks') }}
+from {{ ref('int_dq_checks') }}
 where not success
     and severity = 'warn'

@@ -25,6 +25,8 @@ def manifest(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     space = Workspace(tmp_path_factory.mktemp(f"layers-{request.param}"))
     run = space.dbt("parse", "--no-partial-parse", "--target", request.param)
     assert run.returncode == 0, run.output[-4000:]
+    # dbt only warns when a test or model refers to a node that does not exist, and leaves it out of the build
+    assert "which was not found" not in run.output, run.output[-4000:]
     return json.loads((space.root / "target" / "manifest.json").read_text())
 
 
