@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -186,18 +187,25 @@ def test_readers_see_whole_builds_while_dbt_builds_and_publishes(served: Workspa
 # --------------------------------------------------------------------------- hand-made warehouses
 
 
+def serving_page_columns() -> dict[str, str]:
+    """docs/serving.md's "Columns and types" table: each published table's column definitions, as DuckDB DDL."""
+    page = (REPO_ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
+    section = page.split("## Columns and types", 1)[1].split("\n## ", 1)[0]
+    tables = {}
+    for table, columns in re.findall(r"^\| `(\w+)` \| (`.*) \|$", section, flags=re.M):
+        tables[table] = ", ".join(
+            f'"{name}" {kind}' for name, kind in re.findall(r"`(\w+)` ([a-z]+(?:\(\d+,\d+\))?)", columns)
+        )
+    return tables
+
+
 def make_warehouse(path: Path) -> Path:
-    """Every published table, empty; dq_results, build_audit and the segment tables with the columns publish reads."""
+    """Every published table, empty, with the columns and types docs/serving.md lists (the BI views read them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    special = {
-        "dq_results": "build_id varchar, checked_at timestamp, expectation varchar, success boolean, severity varchar",
-        "build_audit": "build_id varchar, built_at timestamp, as_of timestamp, code_version varchar, dq_gate_outcome varchar",
-        "segments": "segment_id varchar, member_count bigint",
-        "segment_members": "segment_id varchar, entity_id varchar",
-    }
+    columns = serving_page_columns()
     with duckdb.connect(str(path)) as connection:
         for name in (*publish.CONTRACT_TABLES, *publish.EVIDENCE_TABLES):
-            connection.execute(f"create table {name} ({special.get(name, 'id integer')})")
+            connection.execute(f"create table {name} ({columns[name]})")
     return path
 
 
@@ -206,16 +214,18 @@ def record_build(path: Path, build_id: str, day: int, *, gate: str = "passed", f
     at = datetime(2026, 11, day)
     with duckdb.connect(str(path)) as connection:
         connection.execute(
-            "insert into dq_results values (?, ?, 'events_quarantine_rate', ?, 'fail')", [build_id, at, gate != "failed"]
+            "insert into dq_results by name select ? as build_id, ? as checked_at, 'events_quarantine_rate' as expectation,"
+            " ? as success, 'fail' as severity", [build_id, at, gate != "failed"]
         )
         if gate == "failed":
             return  # the gate stops the build: the marts keep their contents
         connection.execute("delete from segment_members")
         connection.execute("delete from segments")
-        connection.execute("insert into segment_members select 'champions', 'p' || i from range(?) as t(i)", [members])
-        connection.execute("insert into segments values ('champions', ?)", [members])
+        connection.execute("insert into segment_members by name select 'champions' as segment_id, 'p' || i as entity_id from range(?) as t(i)", [members])
+        connection.execute("insert into segments by name select 'champions' as segment_id, ? as member_count", [members])
         if finished:
-            connection.execute("insert into build_audit values (?, ?, ?, 'v1', 'passed')", [build_id, at, at])
+            connection.execute("insert into build_audit by name select ? as build_id, ? as built_at, ? as as_of, 'v1' as code_version,"
+                " 'passed' as dq_gate_outcome", [build_id, at, at])
 
 
 @pytest.fixture
@@ -286,7 +296,10 @@ def test_a_build_that_failed_the_gate_or_did_not_finish_publishes_nothing(
 def test_a_later_partial_run_without_the_checks_publishes_its_own_audit_row(warehouse: Path, tmp_path: Path):
     """`dbt run --select ... build_audit` (as the audit tests do) runs no checks but is a finished build."""
     with duckdb.connect(str(warehouse)) as connection:
-        connection.execute("insert into build_audit values ('b1-rerun', '2026-11-03', '2026-11-03', 'v2', 'passed')")
+        connection.execute(
+            "insert into build_audit by name select 'b1-rerun' as build_id, timestamp '2026-11-03' as built_at,"
+            " timestamp '2026-11-03' as as_of, 'v2' as code_version, 'passed' as dq_gate_outcome"
+        )
     assert publish.publish(warehouse, tmp_path / "serving.duckdb").build_id == "b1-rerun"
 
 
