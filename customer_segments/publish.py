@@ -49,6 +49,23 @@ CONTRACT_TABLES = (
     "suppressions",
 )
 
+#: The primary key of each contract table (docs/serving.md, Contract tables): declared in the serving file by
+#: publish, and by the models' contracts in the warehouse (DuckDB), which test_docs_coverage.py holds to this.
+CONTRACT_KEYS = {
+    "person_identifiers": ("identifier_type", "identifier_value"),
+    "people": ("person_id",),
+    "accounts": ("account_id",),
+    "person_scores": ("person_id",),
+    "account_scores": ("account_id",),
+    "segments": ("segment_id",),
+    "segment_members": ("segment_id", "entity_id"),
+    "segment_member_changes": ("segment_id", "entity_id", "build_id"),
+    "segment_lift": ("segment_id",),
+    "dq_results": ("build_id", "expectation"),
+    "quarantined_rows": ("source", "source_file", "line_number"),
+    "suppressions": ("person_id", "channel", "purpose"),
+}
+
 #: Marts beyond the contract that docs/serving.md offers to BI: the identity graph's
 #: evidence and the build audit trail (which code and inputs made these tables).
 EVIDENCE_TABLES = (
@@ -214,20 +231,17 @@ def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
 
 def _copy_table(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     """Copy one table of the warehouse with what `create table as` would drop: its NOT NULL and key
-    constraints (dbt model contracts) and its comments (dbt's persist_docs: the YAML descriptions)."""
+    constraints and its comments (dbt's persist_docs: the YAML descriptions). The primary key is
+    CONTRACT_KEYS's, not the warehouse's: an incremental table created before its model had a
+    contract (segment_member_changes is never rebuilt) has none there."""
     columns = connection.execute(
         "select column_name, data_type, is_nullable, comment from duckdb_columns() "
         "where database_name = 'warehouse' and schema_name = 'main' and table_name = ? order by column_index",
         [name],
     ).fetchall()
-    keys = connection.execute(
-        "select constraint_type, constraint_column_names from duckdb_constraints() "
-        "where database_name = 'warehouse' and schema_name = 'main' and table_name = ? "
-        "and constraint_type in ('PRIMARY KEY', 'UNIQUE') order by constraint_index",
-        [name],
-    ).fetchall()
     definitions = [f'"{column}" {data_type}' + ("" if nullable else " not null") for column, data_type, nullable, _ in columns]
-    definitions += [f"{kind.lower()} ({', '.join(chr(34) + c + chr(34) for c in key)})" for kind, key in keys]
+    if name in CONTRACT_KEYS:
+        definitions.append("primary key (" + ", ".join(f'"{column}"' for column in CONTRACT_KEYS[name]) + ")")
     listed = ", ".join(f'"{column}"' for column, *_ in columns)
     connection.execute(f'create table main."{name}" ({", ".join(definitions)})')
     connection.execute(f'insert into main."{name}" ({listed}) select {listed} from warehouse.main."{name}"')
