@@ -8,6 +8,10 @@ label, a daily series of entries and exits, lift per segment, data-quality
 results with numbers as numbers, quarantined rows with a JSON flag, and money
 as DOUBLE (BI tools type DECIMAL and HUGEINT columns poorly).
 
+No view has the name of a published table: SQLAlchemy's reflection through
+duckdb-engine looks tables up by name across schemas, so `bi.people` would
+mix its columns into `main.people`'s (tests/python/test_serving_bi.py).
+
 Every view and every column carries a comment, as the tables do: a column
 described as "=table.column" inherits that column's comment in the serving
 file (the dbt YAML description publish copied), so a description is written
@@ -67,7 +71,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="segment_members",
+        name="active_segment_members",
         description="Who is in each active segment now: one row per (segment, member), with the segment's name "
                     "and the member's group, treated or holdout.",
         sql="""
@@ -113,7 +117,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="segment_lift",
+        name="segment_lift_latest",
         description="The latest lift of each segment (main.segment_lift, recomputed every build), with the "
                     "segment's name and status.",
         sql="""
@@ -145,7 +149,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="dq_results",
+        name="data_quality_checks",
         description="Data-quality results, every build, with the observed value and the threshold as numbers "
                     "(main.dq_results keeps them as text).",
         sql=f"""
@@ -204,7 +208,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="quarantined_rows",
+        name="quarantined_raw_rows",
         description="Every raw row that could not be used, with why (main.quarantined_rows), and whether the "
                     "row's text is valid JSON, so JSON functions can be applied to the rows that are.",
         sql="""
@@ -224,7 +228,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="people",
+        name="people_hashed",
         description="One row per person, without any direct identifier: the email only as its sha256.",
         sql="""
             select person_id, account_id, account_link_method,
@@ -254,7 +258,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="accounts",
+        name="account_profiles",
         description="One row per account: firmographics with their scores (main.accounts joined with "
                     "main.account_scores), money and counts as DOUBLE and BIGINT.",
         sql="""
@@ -284,7 +288,7 @@ VIEWS: tuple[View, ...] = (
         },
     ),
     View(
-        name="person_scores",
+        name="scored_people",
         description="One row per profiled person: their scores (main.person_scores) with money as DOUBLE.",
         sql="""
             select person_id, as_of, recency_days, frequency, cast(monetary as double) as monetary,
@@ -309,18 +313,21 @@ def create(connection, schema: str = SCHEMA) -> list[str]:
 
     The published tables must already be in schema main, with their comments. Returns the views' names.
     """
-    connection.execute(f'create schema if not exists "{schema}"')  # DuckDB cannot comment on a schema
+    # qualified by the database: a serving file named bi.duckdb is a catalog "bi" beside the schema
+    database = connection.execute("select current_database()").fetchone()[0].replace('"', '""')
+    connection.execute(f'create schema if not exists "{database}"."{schema}"')  # DuckDB cannot comment on a schema
     for view in VIEWS:
-        connection.execute(f'create view "{schema}"."{view.name}" as {view.sql}')
+        qualified = f'"{database}"."{schema}"."{view.name}"'
+        connection.execute(f"create view {qualified} as {view.sql}")
         built = [row[0] for row in connection.execute(
             "select column_name from duckdb_columns() where database_name = current_database() "
             "and schema_name = ? and table_name = ? order by column_index", [schema, view.name]).fetchall()]
         if built != list(view.columns):
             raise ValueError(f"bi.{view.name}: the view's columns {built} are not the documented {list(view.columns)}")
-        connection.execute(f'comment on view "{schema}"."{view.name}" is {_literal(view.description)}')
+        connection.execute(f"comment on view {qualified} is {_literal(view.description)}")
         for column, text in view.columns.items():
             comment = inherited_comment(connection, text) if text.startswith("=") else text
-            connection.execute(f'comment on column "{schema}"."{view.name}"."{column}" is {_literal(comment)}')
+            connection.execute(f'comment on column {qualified}."{column}" is {_literal(comment)}')
     return [view.name for view in VIEWS]
 
 

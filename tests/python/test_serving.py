@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, DemoBuild, Workspace
+from conftest import REPO_ROOT, DemoBuild, Workspace, serving_page_columns
 
 from customer_segments import cli, publish
 
@@ -185,18 +184,6 @@ def test_readers_see_whole_builds_while_dbt_builds_and_publishes(served: Workspa
 
 
 # --------------------------------------------------------------------------- hand-made warehouses
-
-
-def serving_page_columns() -> dict[str, str]:
-    """docs/serving.md's "Columns and types" table: each published table's column definitions, as DuckDB DDL."""
-    page = (REPO_ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
-    section = page.split("## Columns and types", 1)[1].split("\n## ", 1)[0]
-    tables = {}
-    for table, columns in re.findall(r"^\| `(\w+)` \| (`.*) \|$", section, flags=re.M):
-        tables[table] = ", ".join(
-            f'"{name}" {kind}' for name, kind in re.findall(r"`(\w+)` ([a-z]+(?:\(\d+,\d+\))?)", columns)
-        )
-    return tables
 
 
 def make_warehouse(path: Path) -> Path:
@@ -526,3 +513,4 @@ def test_a_publish_that_fails_after_a_good_build_says_so_in_one_line(command_lin
 
 if __name__ == "__main__":  # the reader process of the end-to-end test
     read_loop(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))
+
