@@ -33,7 +33,7 @@ import pytest
 
 from conftest import REPO_ROOT, DemoBuild, Workspace, serving_page_columns
 
-from customer_segments import cli, publish
+from customer_segments import cli, publish, serving_reader
 
 #: What a snapshot must agree on with the warehouse it was published from:
 #: member counts both ways, and the contents of segment_members and people.
@@ -514,3 +514,38 @@ def test_a_publish_that_fails_after_a_good_build_says_so_in_one_line(command_lin
 if __name__ == "__main__":  # the reader process of the end-to-end test
     read_loop(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))
 
+
+# --------------------------------------------------------------------------- a reader that keeps its connection
+
+
+def test_a_held_connection_goes_stale_and_the_serving_reader_follows_the_publish(warehouse: Path, tmp_path: Path):
+    """docs/serving.md's advice, tested: a kept connection reads the old build after a publish, with no error;
+    serving_reader.ServingReader polls `_published.build_id` and reconnects, so its next query reads the new one."""
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    members = "select count(*) from segment_members"
+    with serving_reader.ServingReader(serving) as reader:
+        assert reader.query(members) == [(3,)] and reader.build_id == "b1"
+        held = duckdb.connect(str(serving), read_only=True)  # a pooled BI connection
+        record_build(warehouse, "b2", 2, members=5)
+        publish.publish(warehouse, serving)
+
+        assert held.execute(members).fetchone() == (3,), "a held connection should still read the old build"
+        assert serving_reader.published_build_id(serving) == "b2"
+        held.close()
+        assert reader.query(members) == [(5,)]
+        assert (reader.build_id, reader.reconnects) == ("b2", 1)
+        assert reader.query(members) == [(5,)] and reader.reconnects == 1, "no reconnect while the build stays"
+
+
+def test_the_serving_reader_checks_at_most_every_check_every_seconds(warehouse: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    with serving_reader.ServingReader(serving, check_every=3600) as reader:
+        reader.query("select 1")
+        record_build(warehouse, "b2", 2, members=5)
+        publish.publish(warehouse, serving)
+        assert reader.query("select count(*) from segment_members") == [(3,)]  # not checked yet
+        reader.reconnect()
+        assert reader.query("select count(*) from segment_members") == [(5,)]
+    assert serving_reader.published_build_id(tmp_path / "missing.duckdb") is None
