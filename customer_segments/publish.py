@@ -30,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 
+from customer_segments import bi_views
+
 #: The contract page's Outputs table (docs/contract.md): what BI tools and downstream jobs query. The one list:
 #: tests/python/test_docs_coverage.py checks it against that page and that each table says it is the contract.
 CONTRACT_TABLES = (
@@ -46,6 +48,23 @@ CONTRACT_TABLES = (
     "quarantined_rows",
     "suppressions",
 )
+
+#: The primary key of each contract table (docs/serving.md, Contract tables): declared in the serving file by
+#: publish, and by the models' contracts in the warehouse (DuckDB), which test_docs_coverage.py holds to this.
+CONTRACT_KEYS = {
+    "person_identifiers": ("identifier_type", "identifier_value"),
+    "people": ("person_id",),
+    "accounts": ("account_id",),
+    "person_scores": ("person_id",),
+    "account_scores": ("account_id",),
+    "segments": ("segment_id",),
+    "segment_members": ("segment_id", "entity_id"),
+    "segment_member_changes": ("segment_id", "entity_id", "build_id"),
+    "segment_lift": ("segment_id",),
+    "dq_results": ("build_id", "expectation"),
+    "quarantined_rows": ("source", "source_file", "line_number"),
+    "suppressions": ("person_id", "channel", "purpose"),
+}
 
 #: Marts beyond the contract that docs/serving.md offers to BI: the identity graph's
 #: evidence and the build audit trail (which code and inputs made these tables).
@@ -73,6 +92,18 @@ NOT_PUBLISHED = {
 NOT_PUBLISHED_PREFIXES = ("seg_",)
 
 MANIFEST_TABLE = "_published"
+#: The comments of the manifest's columns (docs/serving.md, What the serving file holds).
+MANIFEST_COLUMNS = {
+    "build_id": "The build the serving file holds (build_audit.build_id); the same on every row. A reader that "
+                "keeps a connection open reconnects when it changes (docs/serving.md).",
+    "built_at": "When that build started (UTC).",
+    "as_of": "The build's reference time: the data is as of this moment.",
+    "code_version": "The code version of the project that built it (build_audit.code_version).",
+    "dq_gate_outcome": "The data-quality gate's outcome in that build (build_audit.dq_gate_outcome).",
+    "published_at": "When the serving file was written (UTC).",
+    "table_name": "A published table of schema main.",
+    "row_count": "How many rows that table has.",
+}
 DEFAULT_SERVING_NAME = "serving.duckdb"
 _TEMP_SUFFIX = ".tmp"
 
@@ -158,7 +189,7 @@ def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
         row_counts = {}
         connection.execute("begin")
         for name in tables:
-            connection.execute(f'create table main."{name}" as select * from warehouse.main."{name}"')
+            _copy_table(connection, name)
             row_counts[name] = connection.execute(f'select count(*) from main."{name}"').fetchone()[0]
         published_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         connection.execute(
@@ -183,12 +214,46 @@ def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
                 for name, count in row_counts.items()
             ],
         )
+        connection.execute(
+            f"comment on table main.{MANIFEST_TABLE} is "
+            + _sql_string("Which build the serving file holds: one row per published table (docs/serving.md).")
+        )
+        for column, text in MANIFEST_COLUMNS.items():
+            connection.execute(f"comment on column main.{MANIFEST_TABLE}.{column} is {_sql_string(text)}")
+        bi_views.create(connection)
         connection.execute("commit")
         connection.execute("detach warehouse")
         connection.execute("checkpoint")
     finally:
         connection.close()
     return Publication(serving, build["build_id"], build["built_at"], build["as_of"], published_at, row_counts)
+
+
+def _copy_table(connection: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Copy one table of the warehouse with what `create table as` would drop: its NOT NULL and key
+    constraints and its comments (dbt's persist_docs: the YAML descriptions). The primary key is
+    CONTRACT_KEYS's, not the warehouse's: an incremental table created before its model had a
+    contract (segment_member_changes is never rebuilt) has none there."""
+    columns = connection.execute(
+        "select column_name, data_type, is_nullable, comment from duckdb_columns() "
+        "where database_name = 'warehouse' and schema_name = 'main' and table_name = ? order by column_index",
+        [name],
+    ).fetchall()
+    definitions = [f'"{column}" {data_type}' + ("" if nullable else " not null") for column, data_type, nullable, _ in columns]
+    if name in CONTRACT_KEYS:
+        definitions.append("primary key (" + ", ".join(f'"{column}"' for column in CONTRACT_KEYS[name]) + ")")
+    listed = ", ".join(f'"{column}"' for column, *_ in columns)
+    connection.execute(f'create table main."{name}" ({", ".join(definitions)})')
+    connection.execute(f'insert into main."{name}" ({listed}) select {listed} from warehouse.main."{name}"')
+    comment = connection.execute(
+        "select comment from duckdb_tables() where database_name = 'warehouse' and schema_name = 'main' and table_name = ?",
+        [name],
+    ).fetchone()[0]
+    if comment:
+        connection.execute(f'comment on table main."{name}" is {_sql_string(comment)}')
+    for column, _, _, text in columns:
+        if text:
+            connection.execute(f'comment on column main."{name}"."{column}" is {_sql_string(text)}')
 
 
 def _last_good_build(connection: duckdb.DuckDBPyConnection) -> dict:

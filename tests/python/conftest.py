@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -210,6 +211,18 @@ def read_manifest(truth: Path) -> dict:
 
 
 
+def serving_page_columns() -> dict[str, str]:
+    """docs/serving.md's "Columns and types" table: each published table's column definitions, as DuckDB DDL."""
+    page = (REPO_ROOT / "docs" / "serving.md").read_text(encoding="utf-8")
+    section = page.split("## Columns and types", 1)[1].split("\n## ", 1)[0]
+    tables = {}
+    for table, columns in re.findall(r"^\| `(\w+)` \| (`.*) \|$", section, flags=re.M):
+        tables[table] = ", ".join(
+            f'"{name}" {kind}' for name, kind in re.findall(r"`(\w+)` ([a-z]+(?:\(\d+,\d+\))?)", columns)
+        )
+    return tables
+
+
 #: The slowest modules (bin/test's durations), started first so that the two workers finish together
 #: instead of one running a long module alone at the end. Order: slowest first.
 SLOW_MODULES = (
@@ -226,7 +239,8 @@ SHARED_BUILDS = {
     "demo_200k": ("test_identity_graph", "test_scores_personas"),
     "demo_build": (
         "test_access_export", "test_build_audit", "test_explain", "test_privacy_retention_pseudonymization",
-        "test_report", "test_segment_suggestions", "test_sensitive_attributes", "test_serving", "test_staging_ground_truth",
+        "test_report", "test_segment_suggestions", "test_sensitive_attributes", "test_serving", "test_serving_bi",
+        "test_staging_ground_truth",
     ),
 }
 _WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}
@@ -239,6 +253,7 @@ QUICK_MODULES = (
     "test_docs_coverage", "test_bgnbd", "test_purchase_history", "test_quality_suite", "test_predictions_odd_histories",
     "test_segment_suggestions", "test_generate", "test_cli_build_arguments", "test_serving", "test_access_export",
     "test_explain", "test_bench_pipeline", "test_suite_layout", "test_package_imports", "test_docs_links",
+    "test_serving_bi",
 )
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO_ROOT, Workspace
 
-from customer_segments.publish import CONTRACT_TABLES
+from customer_segments.publish import CONTRACT_KEYS, CONTRACT_TABLES
 
 PACKAGE = "customer_segments"
 
@@ -166,3 +166,37 @@ def test_contract_tables_say_they_are_the_contract(docs: Docs):
     assert set(CONTRACT_TABLES) <= descriptions.keys(), sorted(set(CONTRACT_TABLES) - descriptions.keys())
     not_marked = sorted(name for name in CONTRACT_TABLES if "public contract" not in descriptions[name].lower())
     assert not_marked == [], f"contract tables whose description does not say so: {not_marked}"
+
+
+def contract_defects(nodes: list[dict], keys: dict[str, tuple[str, ...]]) -> list[str]:
+    """Contract tables whose dbt model contract is not enforced, or whose primary key is not publish's."""
+    by_name = {node["name"]: node for node in nodes}
+    defects = []
+    for name, key in sorted(keys.items()):
+        node = by_name.get(name)
+        if node is None:
+            defects.append(f"{name}: no such model")
+            continue
+        if not node["config"].get("contract", {}).get("enforced"):
+            defects.append(f"{name}: its contract is not enforced")
+        declared = [tuple(c["columns"]) for c in node.get("constraints", []) if c["type"] == "primary_key"]
+        if declared != [tuple(key)]:
+            defects.append(f"{name}: primary key {declared} in its YAML, {tuple(key)} in publish.CONTRACT_KEYS")
+    return defects
+
+
+def test_contract_tables_enforce_their_contract_with_the_published_primary_key(docs: Docs):
+    """On DuckDB every contract table is built under an enforced dbt model contract (types, the primary key),
+    and its key is the one the serving file declares (publish.CONTRACT_KEYS)."""
+    assert set(CONTRACT_KEYS) == set(CONTRACT_TABLES)
+    assert contract_defects(docs.documented_nodes(), CONTRACT_KEYS) == []
+
+
+def test_a_contract_without_its_key_is_a_defect():
+    node = {"name": "people", "config": {"contract": {"enforced": True}},
+            "constraints": [{"type": "primary_key", "columns": ["person_id"]}]}
+    assert contract_defects([node], {"people": ("person_id",)}) == []
+    assert contract_defects([{**node, "constraints": []}], {"people": ("person_id",)}) == [
+        "people: primary key [] in its YAML, ('person_id',) in publish.CONTRACT_KEYS"]
+    assert contract_defects([{**node, "config": {}}], {"people": ("person_id",)}) == [
+        "people: its contract is not enforced"]

@@ -31,9 +31,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, DemoBuild, Workspace
+from conftest import REPO_ROOT, DemoBuild, Workspace, serving_page_columns
 
-from customer_segments import cli, publish
+from customer_segments import cli, publish, serving_reader
 
 #: What a snapshot must agree on with the warehouse it was published from:
 #: member counts both ways, and the contents of segment_members and people.
@@ -187,17 +187,12 @@ def test_readers_see_whole_builds_while_dbt_builds_and_publishes(served: Workspa
 
 
 def make_warehouse(path: Path) -> Path:
-    """Every published table, empty; dq_results, build_audit and the segment tables with the columns publish reads."""
+    """Every published table, empty, with the columns and types docs/serving.md lists (the BI views read them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    special = {
-        "dq_results": "build_id varchar, checked_at timestamp, expectation varchar, success boolean, severity varchar",
-        "build_audit": "build_id varchar, built_at timestamp, as_of timestamp, code_version varchar, dq_gate_outcome varchar",
-        "segments": "segment_id varchar, member_count bigint",
-        "segment_members": "segment_id varchar, entity_id varchar",
-    }
+    columns = serving_page_columns()
     with duckdb.connect(str(path)) as connection:
         for name in (*publish.CONTRACT_TABLES, *publish.EVIDENCE_TABLES):
-            connection.execute(f"create table {name} ({special.get(name, 'id integer')})")
+            connection.execute(f"create table {name} ({columns[name]})")
     return path
 
 
@@ -206,16 +201,18 @@ def record_build(path: Path, build_id: str, day: int, *, gate: str = "passed", f
     at = datetime(2026, 11, day)
     with duckdb.connect(str(path)) as connection:
         connection.execute(
-            "insert into dq_results values (?, ?, 'events_quarantine_rate', ?, 'fail')", [build_id, at, gate != "failed"]
+            "insert into dq_results by name select ? as build_id, ? as checked_at, 'events_quarantine_rate' as expectation,"
+            " ? as success, 'fail' as severity", [build_id, at, gate != "failed"]
         )
         if gate == "failed":
             return  # the gate stops the build: the marts keep their contents
         connection.execute("delete from segment_members")
         connection.execute("delete from segments")
-        connection.execute("insert into segment_members select 'champions', 'p' || i from range(?) as t(i)", [members])
-        connection.execute("insert into segments values ('champions', ?)", [members])
+        connection.execute("insert into segment_members by name select 'champions' as segment_id, 'p' || i as entity_id from range(?) as t(i)", [members])
+        connection.execute("insert into segments by name select 'champions' as segment_id, ? as member_count", [members])
         if finished:
-            connection.execute("insert into build_audit values (?, ?, ?, 'v1', 'passed')", [build_id, at, at])
+            connection.execute("insert into build_audit by name select ? as build_id, ? as built_at, ? as as_of, 'v1' as code_version,"
+                " 'passed' as dq_gate_outcome", [build_id, at, at])
 
 
 @pytest.fixture
@@ -286,7 +283,10 @@ def test_a_build_that_failed_the_gate_or_did_not_finish_publishes_nothing(
 def test_a_later_partial_run_without_the_checks_publishes_its_own_audit_row(warehouse: Path, tmp_path: Path):
     """`dbt run --select ... build_audit` (as the audit tests do) runs no checks but is a finished build."""
     with duckdb.connect(str(warehouse)) as connection:
-        connection.execute("insert into build_audit values ('b1-rerun', '2026-11-03', '2026-11-03', 'v2', 'passed')")
+        connection.execute(
+            "insert into build_audit by name select 'b1-rerun' as build_id, timestamp '2026-11-03' as built_at,"
+            " timestamp '2026-11-03' as as_of, 'v2' as code_version, 'passed' as dq_gate_outcome"
+        )
     assert publish.publish(warehouse, tmp_path / "serving.duckdb").build_id == "b1-rerun"
 
 
@@ -513,3 +513,39 @@ def test_a_publish_that_fails_after_a_good_build_says_so_in_one_line(command_lin
 
 if __name__ == "__main__":  # the reader process of the end-to-end test
     read_loop(Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))
+
+
+# --------------------------------------------------------------------------- a reader that keeps its connection
+
+
+def test_a_held_connection_goes_stale_and_the_serving_reader_follows_the_publish(warehouse: Path, tmp_path: Path):
+    """docs/serving.md's advice, tested: a kept connection reads the old build after a publish, with no error;
+    serving_reader.ServingReader polls `_published.build_id` and reconnects, so its next query reads the new one."""
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    members = "select count(*) from segment_members"
+    with serving_reader.ServingReader(serving) as reader:
+        assert reader.query(members) == [(3,)] and reader.build_id == "b1"
+        held = duckdb.connect(str(serving), read_only=True)  # a pooled BI connection
+        record_build(warehouse, "b2", 2, members=5)
+        publish.publish(warehouse, serving)
+
+        assert held.execute(members).fetchone() == (3,), "a held connection should still read the old build"
+        assert serving_reader.published_build_id(serving) == "b2"
+        held.close()
+        assert reader.query(members) == [(5,)]
+        assert (reader.build_id, reader.reconnects) == ("b2", 1)
+        assert reader.query(members) == [(5,)] and reader.reconnects == 1, "no reconnect while the build stays"
+
+
+def test_the_serving_reader_checks_at_most_every_check_every_seconds(warehouse: Path, tmp_path: Path):
+    serving = tmp_path / "serving.duckdb"
+    publish.publish(warehouse, serving)
+    with serving_reader.ServingReader(serving, check_every=3600) as reader:
+        reader.query("select 1")
+        record_build(warehouse, "b2", 2, members=5)
+        publish.publish(warehouse, serving)
+        assert reader.query("select count(*) from segment_members") == [(3,)]  # not checked yet
+        reader.reconnect()
+        assert reader.query("select count(*) from segment_members") == [(5,)]
+    assert serving_reader.published_build_id(tmp_path / "missing.duckdb") is None
