@@ -16,8 +16,10 @@ serving database BI tools read (docs/serving.md);
 `publish` does that step alone. A build that erased someone then compacts
 the warehouse before it publishes (docs/privacy.md); `compact` does that step
 alone, for warehouses built with plain `dbt build` (exit 1 when it could not).
+After the build it runs `dbt source freshness` and prints one line naming
+the stale sources (docs/own-data.md).
 Exit codes: 0 success, 1 the dbt build failed or its result was not
-published (also: another build or another process holds the warehouse, so
+published, or a source is past its freshness error threshold (also: another build or another process holds the warehouse, so
 nothing was built), 2 bad usage or configuration (bad vars, unknown dbt
 arguments, a folder that cannot be created), each with one line saying what
 to do, never a Python traceback.
@@ -85,19 +87,23 @@ def _resolve(path: str) -> Path:
 
 
 def has_events(folder: Path) -> bool:
-    """True when the folder holds at least one events file (in events/ or a folder below it, hidden ones skipped)."""
+    """True when the folder holds at least one events file (in events/ or a folder below it, hidden ones skipped),
+    or warehouse-shape Parquet files under warehouse/ (var event_input_shape segment_warehouse, docs/own-data.md)."""
     events = folder / "events"
+    if (folder / "warehouse").is_dir() and any((folder / "warehouse").rglob("*.parquet")):
+        return True
     return events.is_dir() and any(
         path.is_file() and not any(part.startswith((".", "_")) for part in path.relative_to(events).parts)
         for path in events.rglob("*")
     )
 
 
-def ensure_demo_data(events: int, seed: int) -> None:
+def ensure_demo_data(events: int, seed: int, dbt_args: list[str] = ()) -> None:
     """Generate demo data into the default raw folder unless raw data is configured or present."""
     folder = raw_path()
     if "SEGMENTS_RAW_PATH" in os.environ:
-        if not has_events(folder):
+        # events read from warehouse tables (var segment_warehouse_schema) need no event files
+        if not has_events(folder) and not any("segment_warehouse_schema" in argument for argument in dbt_args):
             raise UsageError(
                 f"SEGMENTS_RAW_PATH={os.environ['SEGMENTS_RAW_PATH']} has no events/ files. "
                 "Point it at a folder laid out as in docs/contract.md (Inputs), or unset it to build on demo data."
@@ -160,7 +166,7 @@ def cmd_build(options: argparse.Namespace) -> int:
     _make_folder(serving_path().parent, "SEGMENTS_SERVING_PATH")
     try:
         with build_lock.build_lock(duckdb_path()):
-            ensure_demo_data(options.events, options.seed)
+            ensure_demo_data(options.events, options.seed, options.dbt_args)
             holder = build_lock.warehouse_holder(duckdb_path())
             if holder:
                 raise BuildFailed(build_lock.busy_message(duckdb_path(), holder, serving_path()))
@@ -189,7 +195,54 @@ def _build(options: argparse.Namespace) -> int:
             "Tables that were not rebuilt keep their previous contents."
         )
     print(serving_line)
-    return 0 if published else 1
+    fresh, freshness_line = _source_freshness(options)
+    print(freshness_line)
+    return 0 if published and fresh else 1
+
+
+def _passed_through(dbt_args: list[str]) -> list[str]:
+    """The arguments of the build that `dbt source freshness` needs too: --vars and --target."""
+    kept = []
+    for index, argument in enumerate(dbt_args):
+        name = argument.split("=")[0]
+        if name in ("--vars", "--target", "-t"):
+            kept += [argument] if "=" in argument else dbt_args[index:index + 2]
+    return kept
+
+
+def _source_freshness(options: argparse.Namespace) -> tuple[bool, str]:
+    """Run `dbt source freshness` after the build; whether no source is past its error threshold, and one line
+    naming the stale sources (docs/own-data.md). Its exit code is 1 only for a source past
+    var source_freshness_error_after_hours."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        results = Path(folder) / "sources.json"
+        done = subprocess.run(
+            dbt_command("source", "freshness", *_passed_through(list(options.dbt_args)), "--output", str(results)),
+            cwd=PROJECT_DIR, env=dbt_env(), capture_output=True, text=True, errors="replace",
+        )
+        if not results.exists():
+            return done.returncode == 0, "Sources: freshness not checked (dbt source freshness failed; see logs/dbt.log)."
+        return done.returncode == 0, freshness_line(json.loads(results.read_text())["results"])
+
+
+def freshness_line(results: list[dict]) -> str:
+    """One line of the build's output from dbt's sources.json results."""
+    stale = []
+    for result in sorted(results, key=lambda result: result["unique_id"]):
+        name = result["unique_id"].split(".", 2)[-1]
+        if result["status"] == "pass":
+            continue
+        newest = str(result.get("max_loaded_at") or "")[:16].replace("T", " ")
+        age = result.get("max_loaded_at_time_ago_in_s")
+        said = "no data" if not newest or newest.startswith("0001") else f"newest {newest}, {age / 3600:,.0f} h old"
+        stale.append(f"{name} {result['status']} ({said})" if age is not None or said == "no data" else
+                     f"{name} {result['status']}")
+    if not stale:
+        return f"Sources: all {len(results)} fresh (dbt source freshness)."
+    return f"Sources: {len(results) - len(stale)} of {len(results)} fresh; " + ", ".join(stale) + " (dbt source freshness)."
 
 
 def build_arguments(options: argparse.Namespace) -> list[str]:
