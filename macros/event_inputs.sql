@@ -191,6 +191,7 @@
                 'version': version,
                 'relation': read,
                 'line_number': 'file_row_number + 1',
+                'added_columns': ['file_row_number'],
                 'columns': customer_segments.relation_column_types(read)}) -%}
         {%- endfor -%}
     {%- endif -%}
@@ -281,6 +282,7 @@
     {%- set known = customer_segments.warehouse_known_columns('tracks' if input.get('event_table') else input.table) -%}
     {%- set payload = [] -%}
     {%- for name in columns if name not in known and name not in input.get('not_payload', [])
+            and name not in input.get('added_columns', [])
             and not name.startswith('context_') and not name.startswith('_') -%}
         {%- do payload.append(name) -%}
     {%- endfor -%}
