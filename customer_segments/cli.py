@@ -98,12 +98,11 @@ def has_events(folder: Path) -> bool:
     )
 
 
-def ensure_demo_data(events: int, seed: int, dbt_args: list[str] = ()) -> None:
+def ensure_demo_data(events: int, seed: int) -> None:
     """Generate demo data into the default raw folder unless raw data is configured or present."""
     folder = raw_path()
     if "SEGMENTS_RAW_PATH" in os.environ:
-        # events read from warehouse tables (var segment_warehouse_schema) need no event files
-        if not has_events(folder) and not any("segment_warehouse_schema" in argument for argument in dbt_args):
+        if not has_events(folder):
             raise UsageError(
                 f"SEGMENTS_RAW_PATH={os.environ['SEGMENTS_RAW_PATH']} has no events/ files. "
                 "Point it at a folder laid out as in docs/contract.md (Inputs), or unset it to build on demo data."
@@ -166,7 +165,9 @@ def cmd_build(options: argparse.Namespace) -> int:
     _make_folder(serving_path().parent, "SEGMENTS_SERVING_PATH")
     try:
         with build_lock.build_lock(duckdb_path()):
-            ensure_demo_data(options.events, options.seed, options.dbt_args)
+            # events read from warehouse tables (var segment_warehouse_schema) need no event files
+            if not any("segment_warehouse_schema" in argument for argument in options.dbt_args):
+                ensure_demo_data(options.events, options.seed)
             holder = build_lock.warehouse_holder(duckdb_path())
             if holder:
                 raise BuildFailed(build_lock.busy_message(duckdb_path(), holder, serving_path()))
@@ -184,6 +185,8 @@ def _build(options: argparse.Namespace) -> int:
         print(_compact_line())
     # publish first, so BI tools get a good build as soon as dbt is done with it
     published, serving_line = _publish() if code == 0 else (False, _serving_kept("the build failed"))
+    # after a good build: did every input arrive? (a failed build has said what went wrong already)
+    fresh, sources_line = _source_freshness(options) if code == 0 else (True, "")
     print()
     if duckdb_path().exists():
         print(build_summary.render(duckdb_path()))
@@ -194,9 +197,9 @@ def _build(options: argparse.Namespace) -> int:
             "\nThe dbt build failed (see the errors above; dbt's full log is in logs/dbt.log). "
             "Tables that were not rebuilt keep their previous contents."
         )
+    if sources_line:
+        print(sources_line)
     print(serving_line)
-    fresh, freshness_line = _source_freshness(options)
-    print(freshness_line)
     return 0 if published and fresh else 1
 
 
@@ -211,12 +214,16 @@ def _passed_through(dbt_args: list[str]) -> list[str]:
 
 
 def _source_freshness(options: argparse.Namespace) -> tuple[bool, str]:
-    """Run `dbt source freshness` after the build; whether no source is past its error threshold, and one line
-    naming the stale sources (docs/own-data.md). Its exit code is 1 only for a source past
-    var source_freshness_error_after_hours."""
+    """Run `dbt source freshness` after a good build: whether no source is past its error threshold (var
+    source_freshness_error_after_hours), and one line naming the stale sources (docs/own-data.md)."""
     import json
     import tempfile
 
+    passed = _passed_through(list(options.dbt_args))
+    target = next((argument.split("=", 1)[1] for argument in passed if "=" in argument), None) or \
+        next((passed[index + 1] for index, argument in enumerate(passed[:-1]) if argument in ("--target", "-t")), None)
+    if (target or os.environ.get("SEGMENTS_TARGET", "dev")) == "spark":
+        return True, "Sources: freshness is checked on DuckDB only (docs/spark.md)."
     with tempfile.TemporaryDirectory() as folder:
         results = Path(folder) / "sources.json"
         done = subprocess.run(
@@ -224,8 +231,10 @@ def _source_freshness(options: argparse.Namespace) -> tuple[bool, str]:
             cwd=PROJECT_DIR, env=dbt_env(), capture_output=True, text=True, errors="replace",
         )
         if not results.exists():
-            return done.returncode == 0, "Sources: freshness not checked (dbt source freshness failed; see logs/dbt.log)."
-        return done.returncode == 0, freshness_line(json.loads(results.read_text())["results"])
+            return True, "Sources: freshness not checked (dbt source freshness failed; see logs/dbt.log)."
+        found = json.loads(results.read_text())["results"]
+    # only a source past its error threshold fails the command; a source that could not be read is said
+    return not any(result["status"] == "error" for result in found), freshness_line(found)
 
 
 def freshness_line(results: list[dict]) -> str:
