@@ -16,8 +16,10 @@ serving database BI tools read (docs/serving.md);
 `publish` does that step alone. A build that erased someone then compacts
 the warehouse before it publishes (docs/privacy.md); `compact` does that step
 alone, for warehouses built with plain `dbt build` (exit 1 when it could not).
+After the build it runs `dbt source freshness` and prints one line naming
+the stale sources (docs/own-data.md).
 Exit codes: 0 success, 1 the dbt build failed or its result was not
-published (also: another build or another process holds the warehouse, so
+published, or a source is past its freshness error threshold (also: another build or another process holds the warehouse, so
 nothing was built), 2 bad usage or configuration (bad vars, unknown dbt
 arguments, a folder that cannot be created), each with one line saying what
 to do, never a Python traceback.
@@ -85,8 +87,11 @@ def _resolve(path: str) -> Path:
 
 
 def has_events(folder: Path) -> bool:
-    """True when the folder holds at least one events file (in events/ or a folder below it, hidden ones skipped)."""
+    """True when the folder holds at least one events file (in events/ or a folder below it, hidden ones skipped),
+    or warehouse-shape Parquet files under warehouse/ (var event_input_shape segment_warehouse, docs/own-data.md)."""
     events = folder / "events"
+    if (folder / "warehouse").is_dir() and any((folder / "warehouse").rglob("*.parquet")):
+        return True
     return events.is_dir() and any(
         path.is_file() and not any(part.startswith((".", "_")) for part in path.relative_to(events).parts)
         for path in events.rglob("*")
@@ -160,7 +165,9 @@ def cmd_build(options: argparse.Namespace) -> int:
     _make_folder(serving_path().parent, "SEGMENTS_SERVING_PATH")
     try:
         with build_lock.build_lock(duckdb_path()):
-            ensure_demo_data(options.events, options.seed)
+            # events read from warehouse tables (var segment_warehouse_schema) need no event files
+            if not any("segment_warehouse_schema" in argument for argument in options.dbt_args):
+                ensure_demo_data(options.events, options.seed)
             holder = build_lock.warehouse_holder(duckdb_path())
             if holder:
                 raise BuildFailed(build_lock.busy_message(duckdb_path(), holder, serving_path()))
@@ -178,6 +185,8 @@ def _build(options: argparse.Namespace) -> int:
         print(_compact_line())
     # publish first, so BI tools get a good build as soon as dbt is done with it
     published, serving_line = _publish() if code == 0 else (False, _serving_kept("the build failed"))
+    # after a good build: did every input arrive? (a failed build has said what went wrong already)
+    fresh, sources_line = _source_freshness(options) if code == 0 else (True, "")
     print()
     if duckdb_path().exists():
         print(build_summary.render(duckdb_path()))
@@ -188,8 +197,61 @@ def _build(options: argparse.Namespace) -> int:
             "\nThe dbt build failed (see the errors above; dbt's full log is in logs/dbt.log). "
             "Tables that were not rebuilt keep their previous contents."
         )
+    if sources_line:
+        print(sources_line)
     print(serving_line)
-    return 0 if published else 1
+    return 0 if published and fresh else 1
+
+
+def _passed_through(dbt_args: list[str]) -> list[str]:
+    """The arguments of the build that `dbt source freshness` needs too: --vars and --target."""
+    kept = []
+    for index, argument in enumerate(dbt_args):
+        name = argument.split("=")[0]
+        if name in ("--vars", "--target", "-t"):
+            kept += [argument] if "=" in argument else dbt_args[index:index + 2]
+    return kept
+
+
+def _source_freshness(options: argparse.Namespace) -> tuple[bool, str]:
+    """Run `dbt source freshness` after a good build: whether no source is past its error threshold (var
+    source_freshness_error_after_hours), and one line naming the stale sources (docs/own-data.md)."""
+    import json
+    import tempfile
+
+    passed = _passed_through(list(options.dbt_args))
+    target = next((argument.split("=", 1)[1] for argument in passed if "=" in argument), None) or \
+        next((passed[index + 1] for index, argument in enumerate(passed[:-1]) if argument in ("--target", "-t")), None)
+    if (target or os.environ.get("SEGMENTS_TARGET", "dev")) == "spark":
+        return True, "Sources: freshness is checked on DuckDB only (docs/spark.md)."
+    with tempfile.TemporaryDirectory() as folder:
+        results = Path(folder) / "sources.json"
+        done = subprocess.run(
+            dbt_command("source", "freshness", *_passed_through(list(options.dbt_args)), "--output", str(results)),
+            cwd=PROJECT_DIR, env=dbt_env(), capture_output=True, text=True, errors="replace",
+        )
+        if not results.exists():
+            return True, "Sources: freshness not checked (dbt source freshness failed; see logs/dbt.log)."
+        found = json.loads(results.read_text())["results"]
+    # only a source past its error threshold fails the command; a source that could not be read is said
+    return not any(result["status"] == "error" for result in found), freshness_line(found)
+
+
+def freshness_line(results: list[dict]) -> str:
+    """One line of the build's output from dbt's sources.json results."""
+    stale = []
+    for result in sorted(results, key=lambda result: result["unique_id"]):
+        name = result["unique_id"].split(".", 2)[-1]
+        if result["status"] == "pass":
+            continue
+        newest = str(result.get("max_loaded_at") or "")[:16].replace("T", " ")
+        age = result.get("max_loaded_at_time_ago_in_s")
+        said = "no data" if not newest or newest.startswith("0001") else f"newest {newest}, {age / 3600:,.0f} h old"
+        stale.append(f"{name} {result['status']} ({said})" if age is not None or said == "no data" else
+                     f"{name} {result['status']}")
+    if not stale:
+        return f"Sources: all {len(results)} fresh (dbt source freshness)."
+    return f"Sources: {len(results) - len(stale)} of {len(results)} fresh; " + ", ".join(stale) + " (dbt source freshness)."
 
 
 def build_arguments(options: argparse.Namespace) -> list[str]:

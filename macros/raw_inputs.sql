@@ -407,7 +407,8 @@
   into fields has `_read_error` (`unbalanced_quote`, `invalid_utf8`,
   `malformed_csv`, or `unreadable_file` on line 0) and its text in `_raw_text`
   (cut to var max_raw_line_bytes), its fields null.
-  A missing file means "none of those" (an empty relation); a file without a
+  `name` is the input's name or its source (raw.<name>). A missing file means
+  "none of those" (an empty relation); a file without a
   required column stops the build with an error naming the file.
   `judged_with` is the row's file version and the staging rules' fingerprint
   (macros/incremental_flat_inputs.sql). kept_when_unchanged: in an incremental
@@ -415,6 +416,8 @@
   these very files with these rules (flat_input_unchanged).
 -#}
 {% macro raw_table_rows(name, required_columns, optional_columns=[], kept_when_unchanged=false) -%}
+    {#- the staging models pass their source (raw.<name>, models/staging/_raw__sources.yml) -#}
+    {%- set name = name if name is string else name.identifier -%}
     {%- set judged_with = customer_segments.flat_input_files(name) -%}
     {%- if kept_when_unchanged and customer_segments.flat_input_unchanged(judged_with) -%}
         {%- set judged_with = {} -%}

@@ -109,6 +109,16 @@
             {%- do problems.append("dq_severity." ~ check ~ " must be warn or fail, got " ~ severity) -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- if var('event_input_shape', 'files') not in customer_segments.event_input_shapes() -%}
+        {%- do problems.append("event_input_shape must be one of " ~ customer_segments.event_input_shapes() | join(', ')
+            ~ ", got " ~ var('event_input_shape', 'files')) -%}
+    {%- endif -%}
+    {%- for name in ['source_freshness_warn_after_hours', 'source_freshness_error_after_hours'] -%}
+        {%- set value = var(name, none) -%}
+        {%- if value is not none and (value is boolean or value is not number or value <= 0) -%}
+            {%- do problems.append(name ~ " must be a number of hours above 0, or null for no threshold, got " ~ value) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set pairs = [('lifecycle_active_days', 'lifecycle_dormant_days'), ('segment_catalog_min_active', 'segment_catalog_max_active'),
                      ('segment_suggestions_k_min', 'segment_suggestions_k_max')] -%}
     {%- for low, high in pairs -%}

@@ -17,6 +17,7 @@ text (vectorized ids and timestamps).
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -32,8 +33,11 @@ from customer_segments.generate import faults as faults_module
 from customer_segments.generate import population as population_module
 from customer_segments.generate import spec, tables
 from customer_segments.generate import truth as truth_module
+from customer_segments.generate import warehouse as warehouse_module
 
 DEFAULT_END_DATE = "2026-10-31"
+#: jsonl and parquet write events/ files; segment-warehouse the tables of a warehouse destination (warehouse/)
+FORMATS = ("jsonl", "parquet", "segment-warehouse")
 FLAT_FILES = ["orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges"]
 
 
@@ -82,8 +86,8 @@ def _check(events: int, seed: int, fmt: str, people: int | None = None) -> None:
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise GenerateError(f"--seed must be a non-negative whole number, got {seed!r}")
-    if fmt not in ("jsonl", "parquet"):
-        raise GenerateError(f"--format must be jsonl or parquet, got {fmt!r}")
+    if fmt not in FORMATS:
+        raise GenerateError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
 def generate(
@@ -118,11 +122,13 @@ def generate(
     population = population_module.build(rng, people_count, end_ms)
     timeline = behaviour_module.build(rng, population, events)
     _progress(progress, started, f"{people_count:,} people, {len(population.accounts):,} accounts, {len(timeline):,} valid calls")
-    plan = faults_module.choose_event_faults(rng, timeline, faults, malformed=fmt != "parquet")
+    plan = faults_module.choose_event_faults(rng, timeline, faults, malformed=fmt == "jsonl")
     lines = faults_module.expand(plan)
     message_bytes = np.frombuffer(rng.bytes(16 * lines.messages), dtype=np.uint8).reshape(lines.messages, 16)
     renderer = events_module.build_renderer(population, timeline, plan, lines, message_bytes, seed)
-    writer = events_module.PartWriter(renderer, out_dir / "events", fmt, gzip, progress, started)
+    # segment-warehouse: the Parquet parts are laid out as warehouse tables once written (warehouse.py)
+    writer = events_module.PartWriter(renderer, out_dir / "events", "jsonl" if fmt == "jsonl" else "parquet", gzip,
+                                      progress, started)
     files = writer.files  # the workers render them while this process writes the rest
     del renderer
 
@@ -175,6 +181,14 @@ def generate(
         writer.abort()
         raise
     writer.wait()
+    if fmt == "segment-warehouse":
+        parts = [out_dir / name for name, _lo, _hi in files]
+        manifest["warehouse"] = warehouse_module.write_tables(parts, out_dir / "warehouse")
+        for part in parts:
+            part.unlink()
+        truth_module.write_manifest(truth_dir, manifest)
+    else:
+        shutil.rmtree(out_dir / "warehouse", ignore_errors=True)
 
     elapsed = time.perf_counter() - started
     raw_lines = event_section["raw_lines"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from customer_segments.generate import DEFAULT_END_DATE, GenerateError, generate
+from customer_segments.generate import DEFAULT_END_DATE, FORMATS, GenerateError, generate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,8 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=None,
                         help="number of people (default events // 40); identity edges grow with people, not events")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl",
-                        help="events file format (parquet: nested objects as JSON strings, no malformed lines)")
+    parser.add_argument("--format", choices=list(FORMATS), default="jsonl",
+                        help="events format: jsonl; parquet (nested objects as JSON strings, no malformed lines); "
+                             "segment-warehouse (the tables of Segment's warehouse destination as Parquet files "
+                             "under <out>/warehouse/, build with --vars '{event_input_shape: segment_warehouse}')")
     parser.add_argument("--gzip", action="store_true", help="gzip the JSON-lines event files")
     parser.add_argument("--no-faults", action="store_true", help="inject no faults")
     parser.add_argument("--end", default=DEFAULT_END_DATE, help=f"last day of the history (default {DEFAULT_END_DATE})")

@@ -199,4 +199,8 @@ def write(connection: duckdb.DuckDBPyConnection, folder: Path, population: Popul
         "person_id": pa.array(people.person_id[trap_people], type=pa.string()),
     }), folder / "traps.csv")
     write_csv(connection, faults_table, folder / "faults.csv")
+    write_manifest(folder, manifest)
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -19,6 +19,10 @@ quarantined entry (line 0) while everything else is read:
   fields may hold newlines), each with the physical line it starts on and the
   number of lines it spans; a record whose quotes do not balance is one record
   with `read_error` `unbalanced_quote` and its text (cut at max_raw_bytes).
+- `raw_file_newest(path, field)`: the newest timestamp in one field of a file
+  (an event file's `receivedAt`, a CSV or Parquet column), null when it has
+  none that parses: what `dbt source freshness` reads of the file sources
+  (models/staging/_raw__sources.yml).
 
 Good files take a vectorized path (one split, one Arrow array); only files
 with a problem are read line by line.
@@ -30,7 +34,9 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 import zlib
+from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -330,6 +336,60 @@ def csv_header(path: str) -> list[str] | None:
     return None
 
 
+# ---------------------------------------------------------------- freshness
+
+
+def _as_utc(text) -> datetime | None:
+    """An ISO-8601 timestamp as naive UTC; None when it does not parse (the build quarantines those rows)."""
+    if text is None:
+        return None
+    if isinstance(text, datetime):
+        moment = text
+    else:
+        try:
+            moment = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _field_values(path: str, field: str):
+    """The values of one field of every row of a raw file, as read by staging (nothing fails here)."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        if parquet_problem(path) is not None:
+            return []
+        table = pq.read_table(path)
+        names = {name.lower(): name for name in table.column_names}
+        return table.column(names[field.lower()]).to_pylist() if field.lower() in names else []
+    if ".csv" not in path.rsplit("/", 1)[-1].lower():  # JSON lines (events), optionally .gz
+        found = re.compile(r'"' + re.escape(field) + r'"\s*:\s*"([^"]*)"')
+        values = []
+        for line in event_file_lines(path, 1 << 30).field("raw_line").to_pylist():
+            match = found.search(line or "")
+            if match:
+                values.append(match.group(1))
+        return values
+    header, records = csv_records(path, 1 << 20)
+    names = [name.strip().lower() for name in header or []]
+    if field.lower() not in names:
+        return []
+    index = names.index(field.lower())
+    return [record["fields"][index] for record in records
+            if record["fields"] is not None and index < len(record["fields"])]
+
+
+def file_newest(path: str, field: str) -> datetime | None:
+    """The newest timestamp in `field` of the file at `path` (naive UTC), or None."""
+    newest = None
+    for value in _field_values(path, field):
+        moment = _as_utc(value)
+        if moment is not None and (newest is None or moment > newest):
+            newest = moment
+    return newest
+
+
 def register(connection) -> None:
     """Register this module's functions on a DuckDB connection."""
     connection.create_function(
@@ -342,6 +402,9 @@ def register(connection) -> None:
     # Both return null for "no header" / "no problem": DuckDB only accepts a null result with special null handling.
     connection.create_function(
         "raw_csv_header", csv_header, ["VARCHAR"], "VARCHAR[]", null_handling="special", side_effects=True,
+    )
+    connection.create_function(
+        "raw_file_newest", file_newest, ["VARCHAR", "VARCHAR"], "TIMESTAMP", null_handling="special", side_effects=True,
     )
     connection.create_function(
         "raw_parquet_problem", parquet_problem, ["VARCHAR"], "VARCHAR", null_handling="special", side_effects=True,

@@ -228,7 +228,7 @@ def serving_page_columns() -> dict[str, str]:
 SLOW_MODULES = (
     "test_pipeline_spark", "test_identity_spark", "test_segment_history", "test_consent_suppressions",
     "test_build_identity", "test_privacy_erasure", "test_identity_stability", "test_incremental_equivalence",
-    "test_serving", "test_quality_gate",
+    "test_serving", "test_quality_gate", "test_warehouse_inputs",
 )
 
 
@@ -253,7 +253,7 @@ QUICK_MODULES = (
     "test_docs_coverage", "test_bgnbd", "test_purchase_history", "test_quality_suite", "test_predictions_odd_histories",
     "test_segment_suggestions", "test_generate", "test_cli_build_arguments", "test_serving", "test_access_export",
     "test_explain", "test_bench_pipeline", "test_suite_layout", "test_package_imports", "test_docs_links",
-    "test_serving_bi",
+    "test_serving_bi", "test_freshness_line",
 )
 
 

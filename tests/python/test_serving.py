@@ -354,6 +354,7 @@ def command_line(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(cli.build_summary, "render", lambda database: "Build summary")
     # other steps after a build read tables this warehouse does not have
     monkeypatch.setattr(cli, "_write_report_line", lambda out: "Report: not written (stubbed)", raising=False)
+    monkeypatch.setattr(cli, "_source_freshness", lambda options: (True, "Sources: not checked (stubbed)"))
     return serving
 
 

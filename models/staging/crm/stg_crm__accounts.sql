@@ -11,7 +11,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('accounts', ['account_id', 'domain'], ['name', 'industry', 'employee_count', 'annual_revenue', 'country', 'updated_at'], kept_when_unchanged=true) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'accounts'), ['account_id', 'domain'], ['name', 'industry', 'employee_count', 'annual_revenue', 'country', 'updated_at'], kept_when_unchanged=true) }}
 
 ),
 

@@ -11,7 +11,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('crm_contacts', ['contact_id', 'email'], ['title', 'account_id', 'email_status', 'updated_at'], kept_when_unchanged=true) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'crm_contacts'), ['contact_id', 'email'], ['title', 'account_id', 'email_status', 'updated_at'], kept_when_unchanged=true) }}
 
 ),
 

@@ -10,7 +10,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('email_events', ['email_event_id', 'email', 'event_type', 'occurred_at'], ['campaign_id', 'url'], kept_when_unchanged=true) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'email_events'), ['email_event_id', 'email', 'event_type', 'occurred_at'], ['campaign_id', 'url'], kept_when_unchanged=true) }}
 
 ),
 

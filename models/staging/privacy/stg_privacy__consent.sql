@@ -10,7 +10,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('consent', columns, kept_when_unchanged=true) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'consent'), columns, kept_when_unchanged=true) }}
 
 ),
 

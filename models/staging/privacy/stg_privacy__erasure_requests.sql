@@ -6,7 +6,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('erasure_requests', ['subject_type', 'subject_value'], ['requested_at']) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'erasure_requests'), ['subject_type', 'subject_value'], ['requested_at']) }}
 
 ),
 

@@ -6,7 +6,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('ip_ranges', columns) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'ip_ranges'), columns) }}
 
 ),
 

@@ -10,7 +10,7 @@ with
 
 source as (
 
-    {{ customer_segments.raw_table_rows('orders', ['order_id', 'amount', 'ordered_at', 'status'], ['user_id', 'email', 'currency'], kept_when_unchanged=true) }}
+    {{ customer_segments.raw_table_rows(source('raw', 'orders'), ['order_id', 'amount', 'ordered_at', 'status'], ['user_id', 'email', 'currency'], kept_when_unchanged=true) }}
 
 ),
 

@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_changed_raw_files('events/**/*') }}",
+    pre_hook="{{ customer_segments.forget_changed_event_inputs() }}",
 ) }}
 {#-
   One row per raw event line, parsed and typed: the expensive half of staging
@@ -21,7 +21,7 @@ with
 
 lines as (
 
-    {{ customer_segments.raw_event_lines(new_files_only=true) }}
+    {{ customer_segments.event_input_lines(new_files_only=true) }}
 
 ),
 
