@@ -230,15 +230,7 @@
 {% macro default__warehouse_event_lines(new_files_only) -%}
     {%- set inputs = customer_segments.warehouse_inputs_to_read(new_files_only) -%}
     {%- if inputs | length == 0 %}
-    select
-        cast(null as varchar) as source_file,
-        cast(null as varchar) as source_file_version,
-        cast(null as bigint) as line_number,
-        cast(null as varchar) as raw_line,
-        cast(null as bigint) as raw_line_bytes,
-        cast(null as varchar) as raw_line_sha256,
-        cast(null as varchar) as read_error
-    where 1 = 0
+    {{ customer_segments.no_event_lines() }}
     {%- endif %}
     {%- for input in inputs %}
     {%- if not loop.first %}

@@ -200,6 +200,19 @@
     {{ return(customer_segments.delete_where(this, conditions | join(' or '))) }}
 {%- endmacro %}
 
+{#- The event lines' columns, no rows: what reading no file (or no table) gives. -#}
+{% macro no_event_lines() -%}
+    select
+        cast(null as {{ dbt.type_string() }}) as source_file,
+        cast(null as {{ dbt.type_string() }}) as source_file_version,
+        cast(null as bigint) as line_number,
+        cast(null as {{ dbt.type_string() }}) as raw_line,
+        cast(null as bigint) as raw_line_bytes,
+        cast(null as {{ dbt.type_string() }}) as raw_line_sha256,
+        cast(null as {{ dbt.type_string() }}) as read_error
+    where 1 = 0
+{%- endmacro %}
+
 {#-
   DuckDB: text files are read by the plugin's raw_event_file_lines()
   (customer_segments/warehouse/raw_files.py), which never fails on a bad byte,
@@ -218,15 +231,7 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if files | length == 0 %}
-    select
-        cast(null as varchar) as source_file,
-        cast(null as varchar) as source_file_version,
-        cast(null as bigint) as line_number,
-        cast(null as varchar) as raw_line,
-        cast(null as bigint) as raw_line_bytes,
-        cast(null as varchar) as raw_line_sha256,
-        cast(null as varchar) as read_error
-    where 1 = 0
+    {{ customer_segments.no_event_lines() }}
     {%- endif %}
     {%- for file in files %}
     {%- if not loop.first %}
@@ -287,15 +292,7 @@
 -#}
 {% macro spark__raw_event_lines(files, versions) -%}
     {%- if files | length == 0 %}
-    select
-        cast(null as string) as source_file,
-        cast(null as string) as source_file_version,
-        cast(null as bigint) as line_number,
-        cast(null as string) as raw_line,
-        cast(null as bigint) as raw_line_bytes,
-        cast(null as string) as raw_line_sha256,
-        cast(null as string) as read_error
-    where 1 = 0
+    {{ customer_segments.no_event_lines() }}
     {%- endif %}
     {%- for file in files %}
     {%- if not loop.first %}
