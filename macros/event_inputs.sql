@@ -81,13 +81,7 @@
     {%- for input in customer_segments.warehouse_event_inputs() -%}
         {%- do current.update({input.source_file: input.version}) -%}
     {%- endfor -%}
-    {%- set stale = [] -%}
-    {%- for name, version in customer_segments.processed_file_versions().items() if current.get(name) != version -%}
-        {%- do stale.append(customer_segments.sql_string(name)) -%}
-    {%- endfor -%}
-    {%- if stale | length == 0 -%}{{ return('') }}{%- endif -%}
-    {%- do log('Warehouse event tables changed or removed since they were read, their old rows dropped: ' ~ stale | length, info=true) -%}
-    {{ return(customer_segments.delete_where(this, 'source_file in (' ~ stale | join(', ') ~ ')')) }}
+    {{ return(customer_segments.forget_inputs_not_current(current, 'Warehouse event tables changed or removed since they were read, their old rows dropped')) }}
 {%- endmacro %}
 
 

@@ -171,12 +171,22 @@
     {%- for path, version in customer_segments.raw_file_versions(pattern) -%}
         {%- do current.update({customer_segments.relative_source_file(path): version}) -%}
     {%- endfor -%}
+    {{ return(customer_segments.forget_inputs_not_current(current, 'Raw files rewritten or removed since they were read, their old lines dropped')) }}
+{%- endmacro %}
+
+{#-
+  The statement that deletes this model's rows of every input (file or
+  table, by source_file) it read whose version is not the one in `current`
+  ({source_file: version}) any more; '' when there is none. Logs `message`
+  with how many.
+-#}
+{% macro forget_inputs_not_current(current, message) -%}
     {%- set stale = [] -%}
     {%- for name, version in customer_segments.processed_file_versions().items() if current.get(name) != version -%}
         {%- do stale.append(customer_segments.sql_string(name)) -%}
     {%- endfor -%}
     {%- if stale | length == 0 -%}{{ return('') }}{%- endif -%}
-    {%- do log('Raw files rewritten or removed since they were read, their old lines dropped: ' ~ stale | length, info=true) -%}
+    {%- do log(message ~ ': ' ~ stale | length, info=true) -%}
     {{ return(customer_segments.delete_where(this, 'source_file in (' ~ stale | join(', ') ~ ')')) }}
 {%- endmacro %}
 

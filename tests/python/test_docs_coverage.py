@@ -79,12 +79,14 @@ def defects_of(node: dict, catalog: dict) -> list[str]:
     if built is None:
         defects.append(f"{name}: not in the catalog (was it built?)")
         return defects
+    return defects + column_defects(name, built, declared)
+
+
+def column_defects(name: str, built: dict, declared: dict) -> list[str]:
+    """The columns of a built table (its catalog entry) that are not documented, and the documented ones it lacks."""
     built_columns = {column.lower() for column in built["columns"]}
-    for column in sorted(built_columns - declared.keys()):
-        defects.append(f"{name}.{column}: in the table but not documented")
-    for column in sorted(declared.keys() - built_columns):
-        defects.append(f"{name}.{column}: documented but not in the table")
-    return defects
+    return ([f"{name}.{column}: in the table but not documented" for column in sorted(built_columns - declared.keys())]
+            + [f"{name}.{column}: documented but not in the table" for column in sorted(declared.keys() - built_columns)])
 
 
 def source_defects_of(source: dict, catalog: dict) -> list[str]:
@@ -110,11 +112,7 @@ def source_defects_of(source: dict, catalog: dict) -> list[str]:
         defects.append(f"{name}: freshness without a loaded_at_field")
     built = catalog.get("sources", {}).get(source["unique_id"])
     if built is not None and not source.get("config", {}).get("external_location"):
-        built_columns = {column.lower() for column in built["columns"]}
-        for column in sorted(built_columns - declared.keys()):
-            defects.append(f"{name}.{column}: in the table but not documented")
-        for column in sorted(declared.keys() - built_columns):
-            defects.append(f"{name}.{column}: documented but not in the table")
+        defects += column_defects(name, built, declared)
     return defects
 
 
