@@ -79,20 +79,26 @@
     {%- if 'int_events_deduplicated' not in found -%}{{ return('') }}{%- endif -%}
     {%- for name, (condition, count_column) in customer_segments.daily_tables().items() if name in found -%}
         {%- set held = found[name] -%}
+        {#- the days to refresh are found on one row per day first (a day's rows share its fingerprint; a day
+            whose rows do not is left to be counted again): the update joined to every row with the stamp
+            comparisons took 17 s for 2M rows at 2M events, this takes 0.1-0.6 s -#}
         {%- do run_query(
-            'update ' ~ held ~ ' as held set day_events = now_held.day_events,'
-            ~ ' day_first_judged_at = now_held.day_first_judged_at, day_last_judged_at = now_held.day_last_judged_at'
-            ~ ' from (' ~ customer_segments.day_fingerprints(found['int_events_deduplicated'], condition) ~ ') as now_held,'
-            ~ ' (select activity_date, sum(' ~ count_column ~ ') as counted from ' ~ held
-            ~ ' where day_events is not null group by activity_date) as counted'
-            ~ ' where held.day_events is not null'
-            ~ ' and now_held.activity_date = held.activity_date and counted.activity_date = held.activity_date'
+            'update ' ~ held ~ ' as held set day_events = refreshed.day_events,'
+            ~ ' day_first_judged_at = refreshed.day_first_judged_at, day_last_judged_at = refreshed.day_last_judged_at'
+            ~ ' from (select now_held.* from (' ~ customer_segments.day_fingerprints(found['int_events_deduplicated'], condition) ~ ') as now_held,'
+            ~ ' (select activity_date, sum(' ~ count_column ~ ') as counted, min(day_events) as day_events,'
+            ~ ' min(day_first_judged_at) as day_first_judged_at, max(day_last_judged_at) as day_last_judged_at'
+            ~ ' from ' ~ held ~ ' where day_events is not null group by activity_date'
+            ~ ' having min(day_events) = max(day_events) and min(day_first_judged_at) = max(day_first_judged_at)'
+            ~ ' and min(day_last_judged_at) = max(day_last_judged_at)) as counted'
+            ~ ' where now_held.activity_date = counted.activity_date'
             ~ ' and counted.counted = now_held.day_events'
-            ~ ' and now_held.day_first_judged_at >= held.day_first_judged_at'
-            ~ ' and now_held.day_last_judged_at <= held.day_last_judged_at'
-            ~ ' and (now_held.day_events <> held.day_events'
-            ~ ' or now_held.day_first_judged_at <> held.day_first_judged_at'
-            ~ ' or now_held.day_last_judged_at <> held.day_last_judged_at)'
+            ~ ' and now_held.day_first_judged_at >= counted.day_first_judged_at'
+            ~ ' and now_held.day_last_judged_at <= counted.day_last_judged_at'
+            ~ ' and (now_held.day_events <> counted.day_events'
+            ~ ' or now_held.day_first_judged_at <> counted.day_first_judged_at'
+            ~ ' or now_held.day_last_judged_at <> counted.day_last_judged_at)) as refreshed'
+            ~ ' where held.day_events is not null and held.activity_date = refreshed.activity_date'
         ) -%}
     {%- endfor -%}
 {%- endmacro %}

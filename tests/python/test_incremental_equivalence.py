@@ -504,6 +504,15 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
         consent_unstated=consent_analytics_of(space, states_consent),
         returning=space.scalar("select count(*) from int_events_attributed where message_id like 'returning-%' "
                                "and person_id is not null"),
+        # the purge gave the erased user's days their new fingerprint, so the next build does not count them again
+        stale_days=space.scalar(
+            "select count(distinct daily.activity_date) from int_activity_daily as daily inner join ("
+            " select cast(event_at as date) as activity_date, count(*) as day_events,"
+            " min(judged_at) as first_judged, max(judged_at) as last_judged"
+            " from int_events_deduplicated where canonical_event is not null group by 1) as now_held"
+            " on now_held.activity_date = daily.activity_date"
+            " where daily.day_events is not null and (daily.day_events <> now_held.day_events"
+            " or daily.day_first_judged_at <> now_held.first_judged or daily.day_last_judged_at <> now_held.last_judged)"),
     )
 
     # batch 5, no new data: vars that rewrite history, a shorter retention and two user ids per person
@@ -545,6 +554,7 @@ def test_the_later_batches_changed_what_they_claim(later_batches):
     assert evidence["unsubscribed"] == 1
     assert evidence["erased"] == 0
     assert evidence["returning"] == 10  # the erased user's 5 new events are suppressed
+    assert evidence["stale_days"] == 0, "the purge must give the days it changed their new fingerprint"
     oldest_before, oldest_short = evidence["oldest_days"]
     assert str(oldest_short) >= "2026-09-02" > str(oldest_before), "the shorter retention must drop old days"
     assert evidence["oldest_day_restored"] == oldest_before, "the default retention must take them back"
