@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -79,6 +80,7 @@ def build(space: Workspace, *extra: str) -> str:
 
 STABLE_TABLES = ("person_scores", "segment_members", "segment_member_changes")
 MENTION_PREFIX = "mention-of-erased-"
+ESCAPED_MENTION = "escaped-mention"
 
 
 def plant_mentions(space: Workspace, identifiers: list[tuple[str, str]]) -> list[str]:
@@ -106,6 +108,17 @@ def plant_mentions(space: Workspace, identifiers: list[tuple[str, str]]) -> list
         planted.append(message_id)
         if len(planted) == 5:
             break
+    # a page whose only mention is an email written with a JSON escape: the raw line does not hold the value as
+    # the parsed properties do, so the purge must search the parsed text of that row too
+    escaped = json.loads(lines[0])
+    escaped["messageId"] = ESCAPED_MENTION
+    escaped["properties"] = {"note": f"forwarded by {email}"}
+    escaped["context"] = {key: value for key, value in escaped["context"].items() if key != "page"}
+    for stamp in ("timestamp", "sentAt", "receivedAt"):  # a quarter of an hour later: not a double fire of the page
+        if escaped.get(stamp):
+            moved = datetime.fromisoformat(escaped[stamp].replace("Z", "+00:00")) + timedelta(minutes=15)
+            escaped[stamp] = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    lines.append(json.dumps(escaped).replace(email, email.replace("@", "\\u0040")))
     lines.append('{"messageId": "broken-mention", "type": "track", "note": "' + email + '"')  # not JSON: quarantined
     (space.raw / "events" / "zz-mentions.jsonl").write_text("\n".join(lines) + "\n")
     return planted
@@ -134,6 +147,10 @@ def erasure(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result["mentions_after_first"] = space.query(
         "select message_id, properties, page_url, page_referrer from int_events_deduplicated "
         "where message_id like ? order by message_id", [MENTION_PREFIX + "%"]
+    )
+    result["escaped_after_first"] = space.query(
+        "select 'staged', properties from stg_segment__events where message_id = ? union all "
+        "select 'usable', properties from int_events_deduplicated where message_id = ?", [ESCAPED_MENTION] * 2
     )
     result["first"] = traces(space, identifiers)
     result["log_after_first"] = space.scalar("select count(*) from erasure_log")
@@ -205,6 +222,14 @@ def test_other_peoples_events_stay_with_the_erased_values_redacted(erasure):
     for _message_id, properties, page_url, page_referrer in kept:
         assert "[erased]" in properties and "[erased]" in page_url and "[erased]" in page_referrer
         assert "utm_source=mail" in page_url  # the rest of the text is kept
+
+
+def test_a_mention_written_with_a_json_escape_is_redacted_where_it_was_parsed(erasure):
+    email = next(value for identifier_type, value in erasure["identifiers"] if identifier_type == "email")
+    escaped = dict(erasure["escaped_after_first"])
+    assert set(escaped) == {"staged", "usable"}
+    for table, properties in escaped.items():
+        assert "[erased]" in properties and email not in properties.lower(), table
 
 
 def test_a_rebuild_without_new_data_changes_no_score_or_segment(erasure):
