@@ -6,7 +6,7 @@
   downstream of the gate.
 -#}
 
-{%- set previous_results = adapter.get_relation(database=this.database, schema=this.schema, identifier='dq_results') %}
+{%- set previous_results = customer_segments.model_relation('dq_results') %}
 
 with
 
