@@ -62,6 +62,7 @@
         ('holdout_share', 'share', 0, 0.5),
         ('lift_window_days', 'int', 1, none),
         ('lift_min_group_size', 'int', 1, none),
+        ('lift_min_converters', 'int', 2, none),
         ('segment_suggestions_k_min', 'int', 2, none),
         ('segment_suggestions_k_max', 'int', 2, none),
         ('segment_suggestions_min_people', 'int', 1, none),
