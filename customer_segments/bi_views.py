@@ -125,7 +125,13 @@ VIEWS: tuple[View, ...] = (
                    lift.window_days, lift.treated_size, lift.holdout_size, lift.treated_conversions,
                    lift.holdout_conversions, lift.pending_entries, lift.treated_conversion_rate,
                    lift.holdout_conversion_rate, lift.lift, lift.lift_ci_low, lift.lift_ci_high,
-                   lift.status as lift_status
+                   lift.status as lift_status, lift.treated_revenue_per_member,
+                   lift.holdout_revenue_per_member, lift.revenue_lift, lift.revenue_lift_ci_low,
+                   lift.revenue_lift_ci_high, lift.treated_average_order_value,
+                   lift.holdout_average_order_value, lift.order_value_lift, lift.order_value_lift_ci_low,
+                   lift.order_value_lift_ci_high, lift.treated_median_days_to_convert,
+                   lift.holdout_median_days_to_convert, lift.days_to_convert_lift,
+                   lift.days_to_convert_lift_ci_low, lift.days_to_convert_lift_ci_high
             from main.segment_lift as lift
             left join main.segments as segments on lift.segment_id = segments.segment_id
         """,
@@ -146,6 +152,21 @@ VIEWS: tuple[View, ...] = (
             "lift_ci_low": "=segment_lift.lift_ci_low",
             "lift_ci_high": "=segment_lift.lift_ci_high",
             "lift_status": "=segment_lift.status",
+            "treated_revenue_per_member": "=segment_lift.treated_revenue_per_member",
+            "holdout_revenue_per_member": "=segment_lift.holdout_revenue_per_member",
+            "revenue_lift": "=segment_lift.revenue_lift",
+            "revenue_lift_ci_low": "=segment_lift.revenue_lift_ci_low",
+            "revenue_lift_ci_high": "=segment_lift.revenue_lift_ci_high",
+            "treated_average_order_value": "=segment_lift.treated_average_order_value",
+            "holdout_average_order_value": "=segment_lift.holdout_average_order_value",
+            "order_value_lift": "=segment_lift.order_value_lift",
+            "order_value_lift_ci_low": "=segment_lift.order_value_lift_ci_low",
+            "order_value_lift_ci_high": "=segment_lift.order_value_lift_ci_high",
+            "treated_median_days_to_convert": "=segment_lift.treated_median_days_to_convert",
+            "holdout_median_days_to_convert": "=segment_lift.holdout_median_days_to_convert",
+            "days_to_convert_lift": "=segment_lift.days_to_convert_lift",
+            "days_to_convert_lift_ci_low": "=segment_lift.days_to_convert_lift_ci_low",
+            "days_to_convert_lift_ci_high": "=segment_lift.days_to_convert_lift_ci_high",
         },
     ),
     View(

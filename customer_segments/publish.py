@@ -86,6 +86,7 @@ NOT_PUBLISHED = {
     "person_predictions": "an input of person_scores, which publishes its columns",
     "person_purchase_history": "an input of person_predictions",
     "segment_members_current": "an input of segment_members and segment_member_changes, which publish it",
+    "segment_overlaps": "a catalog-review aid (overlap warning, the report's table), not yet a BI table",
 }
 #: Catalog rules (views over intermediate tables, which the serving file has not);
 #: their members are in segment_members.

@@ -278,3 +278,13 @@
 {% macro exact_sum(expression) -%}
     cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
 {%- endmacro %}
+
+
+{#-
+  The host of a URL, lower-cased, without a leading 'www.' (null when the text is not an
+  absolute URL). regexp_extract has the same signature on both engines; the pattern avoids
+  backslashes, which Spark's string literals would eat.
+-#}
+{% macro url_domain(text_column) -%}
+    nullif(lower(regexp_extract({{ text_column }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://(www[.])?([^/:?#@ ]+)', 2)), '')
+{%- endmacro %}

@@ -10,6 +10,8 @@
     {{ return([
         'seg_high_intent_fit_accounts',
         'seg_pricing_visitors_without_demo',
+        'seg_cart_abandoners',
+        'seg_high_intent_people',
         'seg_at_risk_customers',
         'seg_champions',
         'seg_top_customers',

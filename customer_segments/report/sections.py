@@ -39,6 +39,7 @@ SECTIONS = [
     ("entries-exits", "Entries and exits"),
     ("score-distributions", "Score distributions"),
     ("lift", "Lift"),
+    ("overlaps", "Do the segments differ?"),
     ("data-quality", "Data quality"),
     ("identity-health", "Identity-graph health"),
     ("suggestions", "Suggested segments"),
@@ -389,6 +390,79 @@ def section_lift(ctx: Context) -> str:
         f"<figure>{chart}</figure>"
         + _table(["Segment", "Goal", "Treated", "Holdout", "Treated conv.", "Holdout conv.", "Lift", "95% interval (pts)",
                   "Pending", "Verdict"], table_rows, "lift", {2, 3, 4, 5, 6, 7, 8})
+        + _money_and_time(ctx, [r[0] for r in rows])
+    )
+
+
+#: segment_lift's money and time comparisons: (label, column prefix, number format)
+MONEY_AND_TIME = [
+    ("Revenue per member", "revenue_lift", "{:+,.2f}"),
+    ("Average order value", "order_value_lift", "{:+,.2f}"),
+    ("Median days to convert", "days_to_convert_lift", "{:+,.1f}"),
+]
+
+
+def _money_and_time(ctx: Context, segment_ids: list[str]) -> str:
+    """Revenue per member, average order value and median days to convert, treated minus holdout with intervals."""
+    wanted = [f"{column}{bound}" for _label, column, _f in MONEY_AND_TIME for bound in ("", "_ci_low", "_ci_high")]
+    if not segment_ids or not set(wanted) <= ctx.db.columns("segment_lift"):
+        return ""
+    values = {row[0]: row[1:] for row in ctx.db.rows(f"select segment_id, {', '.join(wanted)} from segment_lift")}
+    table_rows = []
+    for segment_id in segment_ids:
+        row = values.get(segment_id, (None,) * len(wanted))
+        cells = []
+        for index, (_label, column, number) in enumerate(MONEY_AND_TIME):
+            estimate, low, high = row[3 * index: 3 * index + 3]
+            text = "\u2013" if estimate is None else number.format(float(estimate))
+            if estimate is not None and low is not None and high is not None:
+                text += f" [{number.format(float(low))}, {number.format(float(high))}]"
+            cells.append(_cell(esc(text), column, True, estimate))
+        table_rows.append(f'<tr data-segment="{esc(segment_id, None)}">' + _cell(esc(ctx.name_of(segment_id)), "segment")
+                          + "".join(cells) + "</tr>")
+    return (
+        '<h3>Money and time</h3><p class="hint">Treated minus holdout, with the 95% interval in brackets: revenue per '
+        "member within the window (orders summed as recorded), average order value, and median days from entering "
+        "to the goal (negative: the treated convert sooner). Empty until both groups have enough entries "
+        "(<code>lift_min_group_size</code>) or enough orders and converters (<code>lift_min_converters</code>).</p>"
+        + _table(["Segment", *[label for label, _c, _f in MONEY_AND_TIME]], table_rows, "money-and-time", {1, 2, 3})
+    )
+
+
+def section_overlaps(ctx: Context) -> str:
+    missing = ctx.db.missing("segment_overlaps")
+    if missing:
+        return _unavailable(*missing)
+    rows = ctx.db.rows(
+        "select segment_id, other_segment_id, members, other_members, shared_members, overlap_share, jaccard, "
+        "is_over_limit, conversion_rate_difference, conversion_rate_difference_ci_low, conversion_rate_difference_ci_high "
+        "from segment_overlaps order by overlap_share desc nulls last, segment_id, other_segment_id"
+    )
+    if not rows:
+        return '<p class="empty">Fewer than two active segments of one kind: nothing to compare.</p>'
+    table_rows = []
+    for (segment_id, other_id, members, other_members, shared, share, jaccard, over, difference, low, high) in rows:
+        table_rows.append(
+            f'<tr data-segment="{esc(segment_id, None)}" data-other="{esc(other_id, None)}">'
+            + _cell(esc(ctx.name_of(segment_id)), "segment")
+            + _cell(esc(ctx.name_of(other_id)), "other")
+            + _cell(fmt_int(members), "members", True, members)
+            + _cell(fmt_int(other_members), "other_members", True, other_members)
+            + _cell(fmt_int(shared), "shared", True, shared)
+            + _cell(fmt_pct(share), "overlap_share", True, share)
+            + _cell(fmt_pct(jaccard), "jaccard", True, jaccard)
+            + _cell(esc(fmt_lift(difference, low, high)), "conversion_difference", True, difference)
+            + _cell(_badge("over the limit", "bad") if over else _badge("distinct", "good"), "status")
+            + "</tr>"
+        )
+    return (
+        '<p class="hint">Each pair of active segments of the same kind: members they share, as a share of the smaller '
+        "one, and the difference of their conversion rates (all entries whose window has passed) with its 95% "
+        "interval in percentage points. Pairs sharing more than <code>segment_max_overlap_share</code> (50% by "
+        "default) of the smaller segment are flagged: the build warns, and one of the two should be merged, "
+        "tightened or drafted.</p>"
+        + _table(["Segment", "Other segment", "Members", "Other's members", "Shared", "Overlap (of smaller)", "Jaccard",
+                  "Conversion difference", "Status"], table_rows, "overlaps", {2, 3, 4, 5, 6, 7})
     )
 
 
@@ -656,6 +730,7 @@ RENDERERS = {
     "entries-exits": section_entries_exits,
     "score-distributions": section_score_distributions,
     "lift": section_lift,
+    "overlaps": section_overlaps,
     "data-quality": section_data_quality,
     "identity-health": section_identity_health,
     "suggestions": section_suggestions,
@@ -667,7 +742,8 @@ INTROS = {
                      "(segment_member_changes).",
     "entries-exits": "Who entered and who left each segment in each build.",
     "score-distributions": "",
-    "lift": "Does acting on a segment change what its members do?",
+    "lift": "Does acting on a segment change what its members do, in conversion, money and time?",
+    "overlaps": "Segments that hold the same people, or convert alike, are one segment with two owners.",
     "data-quality": "Every build checks the incoming data before segments are rebuilt; a failed check stops them, "
                     "a warning only reports.",
     "identity-health": "Identifiers (cookies, devices, user ids, emails, CRM contacts) are stitched into people. "

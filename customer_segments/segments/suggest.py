@@ -61,17 +61,20 @@ COLUMNS: dict[str, str] = {
     "rule_precision": "float64",
 }
 
-# Columns of person_scores (rules may use them) and of the person's account (profile only).
+# Columns of person_scores (rules may use them), of the person's account and of the person's signals
+# (int_person_signals: the channel mix; clustering and profile only, a rule reads person_scores).
 SCORE_FEATURES = ("recency_days", "frequency", "monetary", "engagement_score", "intent_score", "is_activated", "p_alive")
 ACCOUNT_FEATURES = ("fit_score",)
-FEATURES = SCORE_FEATURES + ACCOUNT_FEATURES
+SIGNAL_FEATURES = ("email_share", "product_share", "from_campaign")
+FEATURES = SCORE_FEATURES + ACCOUNT_FEATURES + SIGNAL_FEATURES
 HEAVY_TAILED = frozenset({"recency_days", "frequency", "monetary", "engagement_score", "intent_score"})
 # Indicator -> the column whose non-null values it marks.
 INDICATORS = {"has_purchased": "recency_days", "has_account": "fit_score"}
 # Features a rule may use: person_scores columns (has_purchased is `recency_days is [not] null`).
 RULE_FEATURES = frozenset(SCORE_FEATURES) | {"has_purchased"}
 # Features said as a share, and the words for it.
-SHARE_LABELS = {"has_purchased": "with a purchase", "has_account": "in an account", "is_activated": "activated"}
+SHARE_LABELS = {"has_purchased": "with a purchase", "has_account": "in an account", "is_activated": "activated",
+                "from_campaign": "first came from a campaign"}
 # Features that only mean something for some people: clustering and profile look at them
 # among those people only (frequency and monetary are 0, not null, without a purchase,
 # but counting those zeros again would give buying-or-not three times the weight).
@@ -99,6 +102,9 @@ PHRASES = {
     "fit_score": ("high-fit accounts", "low-fit accounts"),
     "has_purchased": ("buyers", "no purchases"),
     "has_account": ("in an account", "no account"),
+    "email_share": ("email readers", "rarely in email"),
+    "product_share": ("product-led", "rarely in the product"),
+    "from_campaign": ("campaign-acquired", "organic first touch"),
 }
 
 # A feature is distinctive for a cluster when the cluster's mean is at least this

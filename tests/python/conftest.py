@@ -236,11 +236,11 @@ SLOW_MODULES = (
 #: build is made once per run, not once per worker (test_suite_layout checks these sets against the fixtures used,
 #: directly or through the fixtures above built on them).
 SHARED_BUILDS = {
-    "demo_200k": ("test_identity_graph", "test_scores_personas"),
+    "demo_200k": ("test_identity_graph", "test_scores_personas", "test_segment_personas"),
     "demo_build": (
         "test_access_export", "test_build_audit", "test_explain", "test_privacy_retention_pseudonymization",
-        "test_report", "test_segment_suggestions", "test_sensitive_attributes", "test_serving", "test_serving_bi",
-        "test_staging_ground_truth",
+        "test_report", "test_segment_overlaps", "test_segment_suggestions", "test_sensitive_attributes", "test_serving",
+        "test_serving_bi", "test_staging_ground_truth",
     ),
 }
 _WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}

@@ -8,8 +8,10 @@ One generated data set (history up to 2026-09-30) and four builds:
    consent (exits it: the segment serves marketing): the log gains exactly these three rows;
 3. same as_of, nothing new: nothing changes;
 4. a campaign with a known effect runs on the pricing visitors (customer_segments.generate.campaign),
-   then a build 31 days later: the window has passed and segment_lift measures the effect.
-The holdout share is 0.5 in every build here, so a few hundred members give a usable interval.
+   and an order campaign with known effects on conversion, order value and time to convert runs on
+   the cart abandoners; then a build 31 days later: the window has passed and segment_lift measures
+   the effects, in conversion, money and time.
+The holdout share is 0.5 in every build here, so a few dozen members a group give a usable interval.
 """
 
 from __future__ import annotations
@@ -25,9 +27,19 @@ from tests.python.conftest import Workspace
 
 FIRST_AS_OF = "2026-09-30 23:59:59"
 LATER_AS_OF = "2026-10-31 23:59:59"
-VARS = "{{as_of: '{as_of}', holdout_share: 0.5}}"
+# a small history gives groups of 30-45 members: lift is read from 20 entries a group, order value and days from 5
+VARS = "{{as_of: '{as_of}', holdout_share: 0.5, lift_min_group_size: 20, lift_min_converters: 5}}"
 PRICING = "pricing_visitors_without_demo"
 EFFECT, BASELINE = 0.30, 0.10
+CART = "cart_abandoners"
+#: the order campaign: 40% of the holdout buy for 50 on average, 80% of the treated for 100, in 0.3x the time
+ORDER_CAMPAIGN = {"baseline": 0.40, "effect": 0.40, "order_value": 50.0, "value_effect": 50.0, "treated_days_factor": 0.3}
+MONEY_AND_TIME = {
+    "conversion": "lift",
+    "revenue_per_member": "revenue_lift",
+    "order_value": "order_value_lift",
+    "days_to_convert": "days_to_convert_lift",
+}
 
 
 def track(at: str, message_id: str, user_id: str, kind: str, name: str) -> str:
@@ -100,6 +112,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     campaign = simulate_campaign(space.raw, space.truth, space.database, PRICING,
                                  baseline=BASELINE, effect=EFFECT, window_days=30, seed=3)
+    order_campaign = simulate_campaign(space.raw, space.truth, space.database, CART, window_days=30, seed=4, **ORDER_CAMPAIGN)
     build(space, LATER_AS_OF)
     fourth = {"members": members(space), "changes": changes(space)}
     lift = space.query(
@@ -109,8 +122,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
         """,
         [PRICING],
     )[0]
+    columns = [f"{name}{bound}" for name in MONEY_AND_TIME.values() for bound in ("", "_ci_low", "_ci_high")]
+    names = ["treated_size", "holdout_size", "treated_conversions", "holdout_conversions", "treated_orders", "holdout_orders",
+             "treated_revenue_per_member", "holdout_revenue_per_member", "treated_average_order_value",
+             "holdout_average_order_value", "treated_median_days_to_convert", "holdout_median_days_to_convert", "status", *columns]
+    money = dict(zip(names, space.query(f"select {', '.join(names)} from segment_lift where segment_id = ?", [CART])[0]))
     return {"space": space, "first": first, "second": second, "third": third, "fourth": fourth,
-            "campaign": campaign, "lift": lift}
+            "campaign": campaign, "lift": lift, "order_campaign": order_campaign, "money": money}
 
 
 def new_rows(before: list[tuple], after: list[tuple]) -> list[tuple]:
@@ -206,7 +224,7 @@ def test_lift_interval_covers_the_known_effect(history):
     *_counts, lift, low, high, status = history["lift"]
     assert status == "measured"
     assert low <= EFFECT <= high, (lift, low, high)
-    assert low > 0, "an effect of 0.30 on a few hundred members must be detected"
+    assert low > 0, "an effect of 0.30 on a few dozen members a group must be detected"
     assert abs(lift - EFFECT) < 0.15
 
 
@@ -219,3 +237,38 @@ def test_build_summary_shows_the_moves_and_the_measured_lift(history):
     assert f"-{left:,}" in line
     lift = history["lift"][4]
     assert f"lift {lift:+.1%}" in line
+
+
+def campaign_truth(space: Workspace, segment_id: str) -> list[dict]:
+    with (space.truth / f"campaign_{segment_id}.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_order_campaign_is_measured_exactly_in_money_and_time(history):
+    """segment_lift's sample figures are the campaign's own: conversions, orders, revenue, order value, median days."""
+    money, campaign = history["money"], history["order_campaign"]
+    assert money["status"] == "measured"
+    assert (money["treated_conversions"], money["holdout_conversions"]) == (campaign["treated_conversions"], campaign["holdout_conversions"])
+    truth = campaign_truth(history["space"], CART)
+    for group, is_holdout in (("treated", "False"), ("holdout", "True")):
+        rows = [row for row in truth if row["is_holdout"] == is_holdout]
+        amounts = [float(row["amount"]) for row in rows if row["converted"] == "True"]
+        days = sorted(float(row["days_to_convert"]) for row in rows if row["converted"] == "True")
+        assert money[f"{group}_size"] == len(rows)
+        assert money[f"{group}_orders"] == len(amounts)
+        assert money[f"{group}_revenue_per_member"] == pytest.approx(sum(amounts) / len(rows), abs=1e-4)
+        assert money[f"{group}_average_order_value"] == pytest.approx(sum(amounts) / len(amounts), abs=1e-4)
+        middle = (days[(len(days) - 1) // 2] + days[len(days) // 2]) / 2
+        # segment_lift rounds to 4 decimals, and the event time is written to the second
+        assert money[f"{group}_median_days_to_convert"] == pytest.approx(middle, abs=1e-4)
+
+
+@pytest.mark.parametrize("effect", list(MONEY_AND_TIME))
+def test_money_and_time_intervals_cover_the_planted_effects(history, effect):
+    """Each interval covers the planted difference and, the effects being real, excludes zero."""
+    money, truth = history["money"], history["order_campaign"]["true_effects"][effect]
+    column = MONEY_AND_TIME[effect]
+    estimate, low, high = money[column], money[f"{column}_ci_low"], money[f"{column}_ci_high"]
+    print(f"{effect}: truth {truth:.4f}, estimate {estimate} [{low}, {high}]")
+    assert low <= truth <= high, (effect, truth, estimate, low, high)
+    assert not low <= 0 <= high, f"a real {effect} effect of {truth:.4f} must be detected: [{low}, {high}]"

@@ -6,6 +6,9 @@
   weight and half-life per canonical event from the event_taxonomy seed.
   Intent sums only the events the seed marks is_intent. Email opens and clicks
   count (Email_Opened, Email_Clicked); other email events do not.
+  The channel mix counts the same retained days' events (not decayed) by the
+  seed's category: 'product' is product, 'email' is email, 'identity' is
+  nothing, every other category is web.
   A day's activity belongs to the person of its user id, else of its anonymous
   id, else of its email (the same rule as int_events_attributed).
 -#}
@@ -63,6 +66,8 @@ decayed as (
     select
         attributed.person_id,
         taxonomy.is_intent,
+        taxonomy.category,
+        attributed.events,
         attributed.events * taxonomy.weight * power(
             2.0,
             -1.0 * {{ dbt.datediff('attributed.activity_date', 'cast(build.as_of as date)', 'day') }} / taxonomy.half_life_days
@@ -85,7 +90,11 @@ final as (
         person_id,
         -- exact_sum: the same scores whatever order the rows are added in (rebuilds change nothing)
         {{ customer_segments.exact_sum('decayed_weight') }} as engagement_score,
-        {{ customer_segments.exact_sum('case when is_intent then decayed_weight else 0 end') }} as intent_score
+        {{ customer_segments.exact_sum('case when is_intent then decayed_weight else 0 end') }} as intent_score,
+        -- the channel mix: raw counts (not decayed) of the retained activity up to as_of
+        sum(case when category not in ('product', 'email', 'identity') then events else 0 end) as web_events,
+        sum(case when category = 'email' then events else 0 end) as email_events,
+        sum(case when category = 'product' then events else 0 end) as product_events
 
     from decayed
     group by 1

@@ -1,7 +1,9 @@
 {#-
   Pricing visitors without a demo request: people who viewed pricing at least
   var segment_pricing_min_views times in the last var segment_recent_days
-  days, never requested a demo and never completed an order.
+  days, never requested a demo, never completed an order and are not activated
+  product users (those are product_qualified_leads, served in the product: on
+  the demo 76% of them were pricing visitors too, segment_overlaps).
   Layers: intent (pricing views) + the missing next step + not yet a customer.
   Ranked by intent_score.
 -#}
@@ -56,6 +58,7 @@ final as (
     where event_counts.recent_pricing_views >= {{ var('segment_pricing_min_views') }}
         and event_counts.demo_requests = 0
         and scores.frequency = 0
+        and not scores.is_activated
 
 )
 

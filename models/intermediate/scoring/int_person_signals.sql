@@ -1,0 +1,156 @@
+{#-
+  Person-level signals segment rules and suggested segments read, one row per
+  person with at least one attributed event up to as_of:
+  - cart: when the person last added to cart or started checkout (var
+    segment_cart_events) and last completed an order, up to as_of; the
+    cart-abandoner rule (seg_cart_abandoners) compares the two;
+  - cold start: the first touch's referrer domain (the earliest event whose
+    referrer is another site than the page it landed on; 'www.' dropped) and
+    the first touch's campaign source and medium (the earliest event carrying
+    a campaign source): known from the first visit, before any score has data;
+  - channel mix: the share of the person's retained activity on the web, in
+    email (opens, clicks) and in the product (int_person_engagement).
+-#}
+{{ customer_segments.after_quality_gate() }}
+
+with
+
+events as (
+
+    select * from {{ ref('int_events_attributed') }}
+    where person_id is not null
+
+),
+
+contexts as (
+
+    select * from {{ ref('int_events_deduplicated') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_attributed') }}
+    where status = 'completed' and person_id is not null
+
+),
+
+engagement as (
+
+    select * from {{ ref('int_person_engagement') }}
+
+),
+
+build as (
+
+    select * from {{ ref('int_build_context') }}
+
+),
+
+seen as (
+
+    select
+        events.person_id,
+        max(case when events.canonical_event in (
+            {%- for name in var('segment_cart_events') %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        ) then events.event_at end) as last_cart_at
+
+    from events
+    cross join build
+    where events.event_at <= build.as_of
+    group by 1
+
+),
+
+last_orders as (
+
+    select
+        orders.person_id,
+        max(orders.ordered_at) as last_order_at
+
+    from orders
+    cross join build
+    where orders.ordered_at <= build.as_of
+    group by 1
+
+),
+
+touches as (
+
+    select
+        events.person_id,
+        events.message_id,
+        events.event_at,
+        {{ customer_segments.url_domain('contexts.page_referrer') }} as referrer_domain,
+        {{ customer_segments.url_domain('contexts.page_url') }} as page_domain,
+        nullif(trim(contexts.campaign_source), '') as campaign_source,
+        nullif(trim(contexts.campaign_medium), '') as campaign_medium
+
+    from events
+    inner join contexts on events.message_id = contexts.message_id
+    cross join build
+    where events.event_at <= build.as_of
+        and (contexts.page_referrer is not null or contexts.campaign_source is not null)
+
+),
+
+first_referrers as (
+
+    select
+        person_id,
+        referrer_domain,
+        row_number() over (partition by person_id order by event_at, message_id) as touch_rank
+
+    from touches
+    where referrer_domain is not null
+        and (page_domain is null or referrer_domain <> page_domain)
+
+),
+
+first_campaigns as (
+
+    select
+        person_id,
+        campaign_source,
+        campaign_medium,
+        row_number() over (partition by person_id order by event_at, message_id) as touch_rank
+
+    from touches
+    where campaign_source is not null
+
+),
+
+final as (
+
+    select
+        seen.person_id,
+        seen.last_cart_at,
+        last_orders.last_order_at,
+        first_referrers.referrer_domain as first_referrer_domain,
+        first_campaigns.campaign_source as first_campaign_source,
+        first_campaigns.campaign_medium as first_campaign_medium,
+        coalesce(engagement.web_events, 0) as web_events,
+        coalesce(engagement.email_events, 0) as email_events,
+        coalesce(engagement.product_events, 0) as product_events,
+        {%- for channel in ['web', 'email', 'product'] %}
+        case when engagement.web_events + engagement.email_events + engagement.product_events > 0
+            then round(1.0 * engagement.{{ channel }}_events
+                / (engagement.web_events + engagement.email_events + engagement.product_events), 4)
+        end as {{ channel }}_share,
+        {%- endfor %}
+        case
+            when coalesce(engagement.web_events + engagement.email_events + engagement.product_events, 0) = 0 then null
+            when engagement.product_events >= engagement.web_events and engagement.product_events >= engagement.email_events then 'product'
+            when engagement.email_events > engagement.web_events then 'email'
+            else 'web'
+        end as main_channel
+
+    from seen
+    left join last_orders on seen.person_id = last_orders.person_id
+    left join first_referrers on seen.person_id = first_referrers.person_id and first_referrers.touch_rank = 1
+    left join first_campaigns on seen.person_id = first_campaigns.person_id and first_campaigns.touch_rank = 1
+    left join engagement on seen.person_id = engagement.person_id
+
+)
+
+select * from final
