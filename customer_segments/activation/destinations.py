@@ -74,7 +74,7 @@ class AdPlatformFile:
 
     def __init__(self, destination: Destination) -> None:
         self.destination = destination
-        self.header = TEMPLATES[destination.type]
+        self.header = TEMPLATES.get(destination.type, SALES_COLUMNS)
 
     def rows(self, entities: list[dict]) -> list[tuple]:
         return [(e.get("email_sha256") or "", e.get("phone_sha256") or "") for e in entities

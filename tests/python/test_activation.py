@@ -87,6 +87,14 @@ def test_config_refuses_what_it_cannot_deliver_to(tmp_path: Path):
             activation_config.parse(bad, tmp_path / "a.yml")
 
 
+def test_the_documented_example_config_is_valid(tmp_path: Path):
+    page = (REPO_ROOT / "docs" / "activation.md").read_text(encoding="utf-8")
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = activation_config.parse(yaml.safe_load(example), tmp_path / "activation.yml")
+    assert [d.type for d in parsed.destinations] == ["google_customer_match", "meta_custom_audience", "sales_csv", "webhook"]
+    assert parsed.restricted_regions == ("EU",)
+
+
 def test_watch_sees_new_changed_and_removed_files(tmp_path: Path):
     (tmp_path / "events").mkdir()
     (tmp_path / "events" / "a.jsonl").write_text("1\n")
@@ -295,7 +303,12 @@ def run_sync(space: Workspace, config: Path) -> subprocess.Popen:
 def kill_mid_batch(space: Workspace, config: Path, receiver: Receiver) -> str:
     """Start a sync, SIGKILL it while the receiver holds its answer to the n-th batch, and return its output."""
     process = run_sync(space, config)
-    assert receiver.reached.wait(60), "the receiver never got the batch to kill at"
+    deadline = time.monotonic() + 120
+    while not receiver.reached.wait(0.2):
+        assert time.monotonic() < deadline, "the receiver never got the batch to kill at"
+        if process.poll() is not None:  # stopped by receiver faults before that batch: sync again
+            assert "stopped:" in process.communicate()[0]
+            process = run_sync(space, config)
     process.send_signal(signal.SIGKILL)
     output = process.communicate(timeout=30)[0]
     assert process.returncode == -signal.SIGKILL, output
@@ -316,10 +329,11 @@ def sync_until_done(space: Workspace, config: Path, attempts: int = 12) -> None:
 def test_exactly_once_through_faults_and_sigkill(passed_demo_build: DemoBuild, tmp_path: Path):
     space = copy_of(passed_demo_build, tmp_path)
     config = tmp_path / "activation.yml"
-    with Receiver(fault_rate=0.3, seed=11, timeout_sleep=0.6, kill_after=4) as receiver:
+    with Receiver(fault_rate=0.3, seed=11, timeout_sleep=0.6, kill_after=4,
+                  first_faults=("fail", "timeout", "drop")) as receiver:
         write_config(config, [{
-            "name": "hook", "type": "webhook", "channel": "sales", "url": receiver.url, "batch_size": 20,
-            "timeout_seconds": 0.3, "max_attempts": 3, "backoff_seconds": 0.01, "max_backoff_seconds": 0.05,
+            "name": "hook", "type": "webhook", "channel": "sales", "url": receiver.url, "batch_size": 7,
+            "timeout_seconds": 0.3, "max_attempts": 4, "backoff_seconds": 0.01, "max_backoff_seconds": 0.05,
         }], restricted=[])
         kill_mid_batch(space, config, receiver)
         # the killed sync left the 4th batch pending (applied by the receiver, never acknowledged)

@@ -24,10 +24,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (timed out, was killed) leaves a broken pipe: expected here, not worth a traceback."""
+
+
 class Receiver:
     def __init__(self, *, fault_rate: float = 0.0, seed: int = 1, timeout_sleep: float = 1.0,
-                 kill_after: int | None = None) -> None:
+                 kill_after: int | None = None, first_faults: tuple[str, ...] = ()) -> None:
         self.fault_rate = fault_rate
+        self.first_faults = list(first_faults)  # the first requests' faults, in order, then random ones
         self.random = random.Random(seed)
         self.timeout_sleep = timeout_sleep
         self.kill_after = kill_after
@@ -41,7 +47,7 @@ class Receiver:
         self.duplicates = 0
         self.faults = {"fail": 0, "timeout": 0, "drop": 0}
         self.conflicts: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -60,6 +66,8 @@ class Receiver:
 
     def fault(self) -> str | None:
         with self.lock:
+            if self.first_faults:
+                return self.first_faults.pop(0)
             if self.random.random() >= self.fault_rate:
                 return None
             return self.random.choice(("fail", "timeout", "drop"))
