@@ -411,6 +411,13 @@ def cmd_watch(options: argparse.Namespace) -> int:
         changes = raw_watch.compare(raw_watch.load(duckdb_path()), current)
         if changes:
             code = _watch_round(config, options, current, changes)
+        elif code != 0 and raw_watch.load(duckdb_path()):
+            # the last round built but a receiver did not acknowledge everything: sync again
+            try:
+                with build_lock.build_lock(duckdb_path()):
+                    code = _sync(config, options)
+            except build_lock.WarehouseBusy:
+                code = 1
         elif options.once:
             print("Watch: no new raw files; nothing to do.", flush=True)
         if options.once:

@@ -398,3 +398,31 @@ def test_no_eu_person_reaches_a_non_eu_output(passed_demo_build: DemoBuild, tmp_
         assert members and members <= eu
         assert connection.execute("select count(*) from quarantined_rows").fetchone()[0] == 0
         assert connection.execute("select distinct region from _published").fetchall() == [("EU",)]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# watch
+
+
+def test_watch_once_builds_publishes_and_syncs_when_files_land_and_idles_otherwise(passed_demo_build: DemoBuild,
+                                                                                    tmp_path: Path):
+    space = passed_demo_build.workspace.copy(tmp_path / "space")
+    write_config(tmp_path / "activation.yml", [{"name": "sales", "type": "sales_csv", "path": "out"}], restricted=[])
+    env = {**space.env(), "SEGMENTS_ACTIVATION_CONFIG": str(tmp_path / "activation.yml"),
+           "SEGMENTS_SERVING_PATH": str(tmp_path / "serving.duckdb")}
+    command = [sys.executable, "-m", "customer_segments.cli", "watch", "--once", "--",
+               "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+
+    def watch_once() -> str:
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        return done.stdout
+
+    first = watch_once()  # no manifest yet: every raw file is new
+    assert "new, 0 changed, 0 removed raw files" in first and "landing to delivery" in first
+    assert space.scalar("select count(*) from sync_log where status = 'delivered'") > 0
+    assert publish.current(tmp_path / "serving.duckdb") is not None
+    assert "nothing to do" in watch_once()
+    consent = space.raw / "consent.csv"
+    os.utime(consent, ns=(consent.stat().st_atime_ns, consent.stat().st_mtime_ns + 10**9))  # rewritten: a new mtime
+    assert "0 new, 1 changed, 0 removed raw files" in watch_once()
