@@ -426,3 +426,42 @@ def test_watch_once_builds_publishes_and_syncs_when_files_land_and_idles_otherwi
     consent = space.raw / "consent.csv"
     os.utime(consent, ns=(consent.stat().st_atime_ns, consent.stat().st_mtime_ns + 10**9))  # rewritten: a new mtime
     assert "0 new, 1 changed, 0 removed raw files" in watch_once()
+
+
+def test_webhook_retries_with_backoff_and_jitter_under_one_key_and_times_out():
+    from customer_segments.activation.config import Destination
+    from customer_segments.activation.destinations import DeliveryFailed, Webhook
+
+    batch = {"batch": "k" * 32, "build_id": "b", "segment_id": "s", "entered": [{"entity_type": "person",
+             "entity_id": "p1"}], "exited": []}
+    slept: list[tuple[float, float]] = []
+    # fail, time out, drop the connection, then acknowledge: four requests, three backoffs
+    with Receiver(first_faults=("fail", "timeout", "drop"), timeout_sleep=0.5) as receiver:
+        destination = Destination(name="hook", type="webhook", channel="sales", url=receiver.url, timeout_seconds=0.2,
+                                  max_attempts=4, backoff_seconds=0.01, max_backoff_seconds=0.03)
+        hook = Webhook(destination, sleep=lambda seconds: None,
+                       jitter=lambda low, high: slept.append((low, high)) or high / 2)
+        hook.deliver(batch)
+        assert hook.attempts == 4 and receiver.requests == 4
+        assert slept == [(0, 0.01), (0, 0.02), (0, 0.03)]  # doubling, capped; the draw is the jitter's
+        assert receiver.applied == {"k" * 32: 1} and receiver.duplicates == 2  # the timeout's and the drop's resend
+        assert receiver.members == {"s": {"p1"}}
+    with Receiver(fault_rate=1.0, seed=3) as receiver:
+        destination = Destination(name="hook", type="webhook", channel="sales", url=receiver.url, timeout_seconds=0.2,
+                                  max_attempts=3, backoff_seconds=0.0)
+        receiver.timeout_sleep = 0.4
+        with pytest.raises(DeliveryFailed, match="after 3 attempts"):
+            Webhook(destination, sleep=lambda seconds: None).deliver(batch)
+        assert receiver.requests == 3
+
+
+def test_snapshot_sends_the_whole_audience_and_leaves_the_cursor_equal(delivered):
+    space, root = delivered["space"], delivered["root"]
+    config = activation_config.load(root / "activation.yml")
+    before = space.query("select destination, segment_id, entity_id from activation.destination_members order by all")
+    result = sync(space.database, config, names=["google"], snapshot=True)
+    assert result.ok and result.destinations[0].entered == sum(1 for row in before if row[0] == "google")
+    snapshots = read_csvs(root / "out" / "google", "*_snapshot.csv")
+    adds = read_csvs(root / "out" / "google", "*_add.csv")
+    assert {row[0] for _, rows in snapshots for row in rows} == {row[0] for _, rows in adds for row in rows}
+    assert space.query("select destination, segment_id, entity_id from activation.destination_members order by all") == before
