@@ -354,6 +354,8 @@ def test_exactly_once_through_faults_and_sigkill(passed_demo_build: DemoBuild, t
         expected = non_holdout_members(space.database, "sales")
         received = {(s, e) for s, members in receiver.members.items() for e in members}
         assert received == expected
+        print(f"receiver: {receiver.requests} requests, {len(receiver.applied)} batches applied once each, "
+              f"{receiver.duplicates} duplicates acknowledged again, faults {receiver.faults}")
         assert receiver.conflicts == []
         assert set(receiver.applied.values()) == {1}
         assert receiver.duplicates >= 2  # the two kills, at least
