@@ -346,6 +346,16 @@ def test_exactly_once_through_faults_and_sigkill(passed_demo_build: DemoBuild, t
             connection.execute("delete from segment_members where (segment_id, entity_id) in "
                                "(select segment_id, entity_id from segment_members where not is_holdout "
                                "order by entity_id limit 50)")
+        # the receiver is down: the sync stops, the batches stay pending, the cursor does not move
+        held = space.scalar("select count(*) from activation.destination_members")
+        receiver.down = True
+        process = run_sync(space, config)
+        output = process.communicate(timeout=300)[0]
+        assert process.returncode == 1 and "stopped:" in output, output
+        assert space.scalar("select count(*) from activation.destination_members") == held
+        assert space.scalar("select count(*) from sync_log where status = 'failed'") == 1
+        assert space.scalar("select count(*) from activation.pending_batches") > 1
+        receiver.down = False
         receiver.reached.clear()
         receiver.release.clear()
         receiver.kill_after = len(receiver.applied) + 2

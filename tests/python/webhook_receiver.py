@@ -34,6 +34,7 @@ class Receiver:
                  kill_after: int | None = None, first_faults: tuple[str, ...] = ()) -> None:
         self.fault_rate = fault_rate
         self.first_faults = list(first_faults)  # the first requests' faults, in order, then random ones
+        self.down = False  # True: every request fails (500), nothing is applied
         self.random = random.Random(seed)
         self.timeout_sleep = timeout_sleep
         self.kill_after = kill_after
@@ -66,6 +67,8 @@ class Receiver:
 
     def fault(self) -> str | None:
         with self.lock:
+            if self.down:
+                return "fail"
             if self.first_faults:
                 return self.first_faults.pop(0)
             if self.random.random() >= self.fault_rate:
