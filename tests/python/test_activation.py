@@ -477,3 +477,27 @@ def test_snapshot_sends_the_whole_audience_and_leaves_the_cursor_equal(delivered
     adds = read_csvs(root / "out" / "google", "*_add.csv")
     assert {row[0] for _, rows in snapshots for row in rows} == {row[0] for _, rows in adds for row in rows}
     assert space.query("select destination, segment_id, entity_id from activation.destination_members order by all") == before
+
+
+def test_a_wrong_config_is_a_usage_error(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("SEGMENTS_DUCKDB_PATH", str(tmp_path / "segments.duckdb"))
+    assert cli.main(["sync", "--config", str(tmp_path / "missing.yml")]) == 2
+    (tmp_path / "bad.yml").write_text("destinations:\n  - {name: x, type: webhook, channel: ads, url: ftp://x}\n")
+    assert cli.main(["sync", "--config", str(tmp_path / "bad.yml")]) == 2
+    err = capsys.readouterr().err
+    assert "no activation config" in err and "`url` must be an http(s) URL" in err and "Traceback" not in err
+
+
+def test_publish_region_writes_its_own_file_and_keeps_the_full_one(passed_demo_build: DemoBuild, tmp_path: Path,
+                                                                  monkeypatch):
+    space = copy_of(passed_demo_build, tmp_path)
+    monkeypatch.setenv("SEGMENTS_DUCKDB_PATH", str(space.database))
+    monkeypatch.delenv("SEGMENTS_SERVING_PATH", raising=False)
+    assert cli.main(["publish"]) == 0
+    assert cli.main(["publish", "--region", "EU"]) == 0
+    full, eu = space.database.with_name("serving.duckdb"), space.database.with_name("serving-eu.duckdb")
+    with duckdb.connect(str(full), read_only=True) as connection:
+        regions = {row[0] for row in connection.execute("select distinct region from people").fetchall()}
+        assert "EU" in regions and len(regions) > 1
+    with duckdb.connect(str(eu), read_only=True) as connection:
+        assert {row[0] for row in connection.execute("select distinct region from people").fetchall()} == {"EU"}
