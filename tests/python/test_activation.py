@@ -501,3 +501,14 @@ def test_publish_region_writes_its_own_file_and_keeps_the_full_one(passed_demo_b
         assert "EU" in regions and len(regions) > 1
     with duckdb.connect(str(eu), read_only=True) as connection:
         assert {row[0] for row in connection.execute("select distinct region from people").fetchall()} == {"EU"}
+
+
+def test_dbt_never_drops_the_sync_log_nor_the_cursor(delivered, tmp_path: Path):
+    space = delivered["space"]
+    before = space.query("select * from sync_log order by destination, batch")
+    cursor = space.scalar("select count(*) from activation.destination_members")
+    assert before and cursor
+    run = space.dbt("run", "--full-refresh", "-s", "sync_log")
+    assert run.returncode == 0, run.output[-3000:]
+    assert space.query("select * from sync_log order by destination, batch") == before
+    assert space.scalar("select count(*) from activation.destination_members") == cursor
