@@ -373,7 +373,8 @@ def plan(connection, destination: Destination, build_id: str, restricted: tuple[
     """The batches that bring the destination from its cursor to the audience now (see the module doc)."""
     wanted = audience(connection, destination, restricted)
     held = {
-        (segment, entity): {"entity_type": kind, "entity_id": entity, **json.loads(identifiers or "{}")}
+        (segment, entity): {"entity_type": kind, "entity_id": entity, **json.loads(identifiers or "{}"),
+                            **({"person_id": entity} if kind == "person" else {})}
         for segment, kind, entity, identifiers in connection.execute(
             f"select segment_id, entity_type, entity_id, identifiers from warehouse.{SCHEMA}.destination_members "
             "where destination = ?",

@@ -512,3 +512,17 @@ def test_dbt_never_drops_the_sync_log_nor_the_cursor(delivered, tmp_path: Path):
     assert run.returncode == 0, run.output[-3000:]
     assert space.query("select * from sync_log order by destination, batch") == before
     assert space.scalar("select count(*) from activation.destination_members") == cursor
+
+
+def test_an_exit_reaches_the_sales_csv_with_the_person(delivered):
+    space, root = delivered["space"], delivered["root"]
+    with duckdb.connect(str(space.database)) as connection:
+        segment, person = connection.execute(
+            "select segment_id, entity_id from activation.destination_members "
+            "where destination = 'sales' and entity_type = 'person' order by all limit 1").fetchone()
+        connection.execute("delete from segment_members where segment_id = ? and entity_id = ?", [segment, person])
+    result = sync(space.database, activation_config.load(root / "activation.yml"), names=["sales"])
+    assert [(r.entered, r.exited) for r in result.destinations] == [(0, 1)]
+    rows = [row for header, found in read_csvs(root / "out" / "sales" / segment, "*.csv") for row in found
+            if row[0] == "exited"]
+    assert [(row[1], row[6], row[9]) for row in rows] == [(segment, person, "left the segment")]
