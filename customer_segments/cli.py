@@ -47,8 +47,8 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import time
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 

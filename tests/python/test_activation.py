@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,15 +115,10 @@ def test_watch_sees_new_changed_and_removed_files(tmp_path: Path):
 
 
 def copy_of(demo: DemoBuild, root: Path) -> Workspace:
+    """A workspace holding a copy of the demo warehouse (no raw files): a sync writes to its warehouse."""
     space = Workspace(root)
-    shutil_copy(demo.workspace.database, space.database)
+    shutil.copy(demo.workspace.database, space.database)
     return space
-
-
-def shutil_copy(source: Path, target: Path) -> None:
-    import shutil
-
-    shutil.copy(source, target)
 
 
 def write_config(path: Path, destinations: list[dict], restricted: list[str] | None = None) -> activation_config.ActivationConfig:
