@@ -3,7 +3,9 @@
     segments build [--events N] [--seed S] [-- <extra dbt build args>]
     segments summary
     segments report [--out FILE]
-    segments publish
+    segments publish [--region R] [--out FILE]
+    segments sync [--config FILE] [--destination NAME] [--region R] [--snapshot]
+    segments watch [--interval S] [--once] [--config FILE] [--region R] [-- <extra dbt build args>]
     segments compact
     segments export-person IDENTIFIER [--type TYPE] [--out FILE]
     segments explain IDENTIFIER [--type TYPE] [--json]
@@ -29,6 +31,12 @@ to do, never a Python traceback.
 `export-person` writes, as JSON, everything the warehouse holds about the
 person an identifier belongs to (docs/privacy.md); it exits 1 when nobody
 holds the identifier and 2 when it could mean several people.
+`sync` delivers the segments to the destinations of the activation config,
+exactly once (docs/activation.md); exit 1 when a receiver did not acknowledge
+a batch (it is sent again by the next sync) or the last build may not be
+used, 2 when the config is wrong. `watch` polls the raw folder and builds,
+publishes and syncs when files land. `publish --region` writes a serving file
+holding one region's people only (data residency).
 `explain` shows one person: identifiers, scores with the events that
 contributed most, and for every segment why they are or are not a member
 (docs/segments.md); same exit codes as `export-person`.
@@ -40,10 +48,12 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from customer_segments import build_lock, compact, publish
+from customer_segments import activation, build_lock, compact, publish
+from customer_segments.activation import watch as raw_watch
 from customer_segments import explain, lookup
 from customer_segments.dbt_output import DbtOutput
 from customer_segments.dbt_runner import PROJECT_DIR, dbt_command, dbt_env
@@ -290,18 +300,20 @@ def _check_serving_path() -> None:
         )
 
 
-def _publish() -> tuple[bool, str]:
-    """Publish the warehouse to the serving file; whether it did, and the summary line saying so."""
+def _publish(region: str | None = None, out: Path | None = None) -> tuple[bool, str]:
+    """Publish the warehouse to the serving file (or one region's file); whether it did, and the line saying so."""
+    target = out or serving_path()
     try:
-        published = publish.publish(duckdb_path(), serving_path())
+        published = publish.publish(duckdb_path(), target, region=region)
     except publish.PublishError as problem:
-        return False, _serving_kept(str(problem))
-    return True, f"Serving: published {published.line()} to {published.path}."
+        return False, _serving_kept(str(problem), target)
+    only = f" ({region} people and accounts only)" if region else ""
+    return True, f"Serving: published {published.line()}{only} to {published.path}."
 
 
-def _serving_kept(reason: str) -> str:
+def _serving_kept(reason: str, path: Path | None = None) -> str:
     """The summary line of a build that did not publish: why, and what BI tools read instead."""
-    path = serving_path()
+    path = path or serving_path()
     kept = publish.current(path)
     still = f"BI tools keep reading {kept.line()}" if kept else "there is no serving file yet"
     return f"Serving: not published ({reason}); {still} at {path}."
@@ -336,14 +348,111 @@ def cmd_summary(_options: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_publish(_options: argparse.Namespace) -> int:
+def cmd_publish(options: argparse.Namespace) -> int:
     _check_serving_path()
     if not duckdb_path().exists():
         raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
-    _make_folder(serving_path().parent, "SEGMENTS_SERVING_PATH")
-    published, serving_line = _publish()
+    region = getattr(options, "region", None)
+    out = Path(options.out) if getattr(options, "out", None) else None
+    if region and out is None:
+        # never overwrite the deployment's full serving file with a region's part of it
+        out = serving_path().with_name(f"serving-{region.lower()}.duckdb")
+    if out is not None and out.resolve() == duckdb_path().resolve():
+        raise UsageError(f"--out is the warehouse itself ({duckdb_path()}); publish to a file of its own.")
+    _make_folder((out or serving_path()).parent, "SEGMENTS_SERVING_PATH")
+    published, serving_line = _publish(region, out)
     print(serving_line, file=sys.stdout if published else sys.stderr)
     return 0 if published else 1
+
+
+def _activation_config(options: argparse.Namespace) -> activation.ActivationConfig:
+    try:
+        return activation.load_config(activation.config.config_path(options.config, duckdb_path()))
+    except activation.ConfigError as problem:
+        raise UsageError(str(problem)) from None
+
+
+def _sync(config: activation.ActivationConfig, options: argparse.Namespace) -> int:
+    """Sync under the build lock the caller holds: print one line per destination; 0 when all acknowledged."""
+    try:
+        result = activation.sync(duckdb_path(), config, names=options.destination or None, region=options.region,
+                                 snapshot=getattr(options, "snapshot", False))
+    except activation.ConfigError as problem:
+        raise UsageError(str(problem)) from None
+    except activation.SyncError as problem:
+        print(f"segments: {problem}", file=sys.stderr)
+        return 1
+    for line in result.lines():
+        print(line, flush=True)
+    return 0 if result.ok else 1
+
+
+def cmd_sync(options: argparse.Namespace) -> int:
+    config = _activation_config(options)
+    if not duckdb_path().exists():
+        raise UsageError(f"No warehouse at {duckdb_path()}: run `segments build` first.")
+    try:
+        with build_lock.build_lock(duckdb_path()):
+            return _sync(config, options)
+    except build_lock.WarehouseBusy:
+        raise BuildFailed(f"a build (or another sync) holds {duckdb_path()}; nothing synced: sync when it ends") from None
+
+
+def cmd_watch(options: argparse.Namespace) -> int:
+    """Poll the raw folder; when files land: incremental build, publish, sync. --once: one poll, then exit."""
+    config = _activation_config(options)
+    _check_serving_path()
+    _make_folder(duckdb_path().parent, "SEGMENTS_DUCKDB_PATH")
+    folder = raw_path()
+    print(f"Watching {folder} every {options.interval:g} s (Ctrl-C to stop).", flush=True)
+    code = 0
+    while True:
+        current = raw_watch.scan(folder)
+        changes = raw_watch.compare(raw_watch.load(duckdb_path()), current)
+        if changes:
+            code = _watch_round(config, options, current, changes)
+        elif code != 0 and raw_watch.load(duckdb_path()):
+            # the last round built but a receiver did not acknowledge everything: sync again
+            try:
+                with build_lock.build_lock(duckdb_path()):
+                    code = _sync(config, options)
+            except build_lock.WarehouseBusy:
+                code = 1
+        elif options.once:
+            print("Watch: no new raw files; nothing to do.", flush=True)
+        if options.once:
+            return code
+        time.sleep(options.interval)
+
+
+def _watch_round(config, options: argparse.Namespace, current: dict, changes) -> int:
+    started = time.time()
+    print(f"Watch: {changes.line()}; building.", flush=True)
+    try:
+        with build_lock.build_lock(duckdb_path()):
+            holder = build_lock.warehouse_holder(duckdb_path())
+            if holder:
+                print(f"segments: {build_lock.busy_message(duckdb_path(), holder, serving_path())}", file=sys.stderr)
+                return 1
+            erased_before = compact.erasure_log_rows(duckdb_path())
+            code = run_dbt(build_arguments(options))
+            if code != 0:
+                print("Watch: the build failed (see above); nothing published or synced; trying again on the next poll.")
+                return 1
+            if compact.erasure_log_rows(duckdb_path()) > erased_before:
+                print(_compact_line())
+            published, serving_line = _publish()
+            print(serving_line, flush=True)
+            synced = _sync(config, options)
+            raw_watch.save(duckdb_path(), current)
+    except build_lock.WarehouseBusy:
+        print(f"segments: a build holds {duckdb_path()}; trying again on the next poll.", file=sys.stderr)
+        return 1
+    done = time.time()
+    landed = changes.newest_mtime_ns / 1e9 if changes.newest_mtime_ns else started
+    print(f"Watch: built, published and synced in {done - started:.1f} s; "
+          f"landing to delivery {done - landed:.1f} s.", flush=True)
+    return 0 if published and synced == 0 else 1
 
 
 def _open_read_only():
@@ -428,7 +537,31 @@ def parser() -> argparse.ArgumentParser:
     publish_command = commands.add_parser(
         "publish", help="publish the last good build to the serving database BI tools read (build does this too)"
     )
+    publish_command.add_argument(
+        "--region", help="data residency: publish only this region's people and accounts (people.region), "
+        "to serving-<region>.duckdb next to the warehouse unless --out says where")
+    publish_command.add_argument("--out", metavar="FILE", help="the serving file to write (default: SEGMENTS_SERVING_PATH)")
     publish_command.set_defaults(handler=cmd_publish)
+    for name, text in (
+        ("sync", "deliver segment entries and exits to the destinations of the activation config, exactly once"),
+        ("watch", "poll the raw folder; when files land, build incrementally, publish and sync"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--config", metavar="FILE", help="the activation config (default: "
+                             "SEGMENTS_ACTIVATION_CONFIG, else activation.yml next to the warehouse)")
+        command.add_argument("--destination", action="append", metavar="NAME",
+                             help="sync only this destination (repeatable; default: all)")
+        command.add_argument("--region", help="sync only the destinations declared for this region (data residency)")
+        if name == "sync":
+            command.add_argument("--snapshot", action="store_true",
+                                 help="send each segment's whole audience (a full list to replace the destination's)")
+            command.set_defaults(handler=cmd_sync)
+        else:
+            command.add_argument("--interval", type=float, default=30.0, help="seconds between polls (default 30)")
+            command.add_argument("--once", action="store_true", help="poll once, act if needed, exit")
+            command.add_argument("--unit-tests", action="store_true", help=argparse.SUPPRESS)
+            command.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt build, after --")
+            command.set_defaults(handler=cmd_watch)
     compact_command = commands.add_parser(
         "compact", help="rewrite the warehouse into a fresh file so deleted (erased) rows leave no bytes behind"
     )

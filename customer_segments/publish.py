@@ -47,6 +47,7 @@ CONTRACT_TABLES = (
     "dq_results",
     "quarantined_rows",
     "suppressions",
+    "sync_log",
 )
 
 #: The primary key of each contract table (docs/serving.md, Contract tables): declared in the serving file by
@@ -64,6 +65,7 @@ CONTRACT_KEYS = {
     "dq_results": ("build_id", "expectation"),
     "quarantined_rows": ("source", "source_file", "line_number"),
     "suppressions": ("person_id", "channel", "purpose"),
+    "sync_log": ("destination", "batch"),
 }
 
 #: Marts beyond the contract that docs/serving.md offers to BI: the identity graph's
@@ -104,7 +106,14 @@ MANIFEST_COLUMNS = {
     "published_at": "When the serving file was written (UTC).",
     "table_name": "A published table of schema main.",
     "row_count": "How many rows that table has.",
+    "region": "The region constraint of this file (`segments publish --region`): only that region's people and "
+              "accounts are in it; null for the deployment's full serving file (docs/activation.md#data-residency).",
 }
+#: Columns holding a person id: with a region constraint, a row is published only when every person it names
+#: is of that region (and it names at least one, or it is about an account of the region, or about no one).
+PERSON_COLUMNS = ("person_id", "from_person_id", "to_person_id", "old_person_id", "new_person_id")
+#: Tables whose rows cannot be placed in a region (raw rows as text): empty in a region-constrained file.
+NOT_REGIONAL = ("quarantined_rows",)
 DEFAULT_SERVING_NAME = "serving.duckdb"
 _TEMP_SUFFIX = ".tmp"
 
@@ -135,8 +144,11 @@ class Publication:
         )
 
 
-def publish(warehouse: Path, serving: Path) -> Publication:
+def publish(warehouse: Path, serving: Path, region: str | None = None) -> Publication:
     """Copy the published tables of `warehouse` into a new file and swap it in at `serving`.
+
+    With `region` (data residency), the file holds only that region's people and accounts: every row naming a
+    person or an account of another region, or of none, is left out (see `region_condition`).
 
     Raises PublishError (serving file untouched, no temporary file left) when
     the warehouse's last build did not pass the gate or did not finish, when
@@ -155,7 +167,7 @@ def publish(warehouse: Path, serving: Path) -> Publication:
         raise PublishError(f"cannot create or write the folder {serving.parent}: {problem.strerror or problem}") from None
     temporary = serving.with_name(f".{serving.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TEMP_SUFFIX}")
     try:
-        publication = _write(warehouse, temporary, serving)
+        publication = _write(warehouse, temporary, serving, region)
         _fsync(temporary)
         os.replace(temporary, serving)
     except BaseException as problem:
@@ -173,7 +185,7 @@ def publish(warehouse: Path, serving: Path) -> Publication:
     return publication
 
 
-def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
+def _write(warehouse: Path, temporary: Path, serving: Path, region: str | None = None) -> Publication:
     """Fill the temporary file; return what it holds (with the final path)."""
     connection = duckdb.connect(str(temporary))
     try:
@@ -190,7 +202,7 @@ def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
         row_counts = {}
         connection.execute("begin")
         for name in tables:
-            _copy_table(connection, name)
+            _copy_table(connection, name, region)
             row_counts[name] = connection.execute(f'select count(*) from main."{name}"').fetchone()[0]
         published_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
         connection.execute(
@@ -203,15 +215,16 @@ def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
                 dq_gate_outcome varchar,
                 published_at timestamp not null,
                 table_name varchar not null primary key,
-                row_count bigint not null
+                row_count bigint not null,
+                region varchar
             )
             """
         )
         connection.executemany(
-            f"insert into main.{MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into main.{MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 [build["build_id"], build["built_at"], build["as_of"], build["code_version"],
-                 build["dq_gate_outcome"], published_at, name, count]
+                 build["dq_gate_outcome"], published_at, name, count, region]
                 for name, count in row_counts.items()
             ],
         )
@@ -230,7 +243,7 @@ def _write(warehouse: Path, temporary: Path, serving: Path) -> Publication:
     return Publication(serving, build["build_id"], build["built_at"], build["as_of"], published_at, row_counts)
 
 
-def _copy_table(connection: duckdb.DuckDBPyConnection, name: str) -> None:
+def _copy_table(connection: duckdb.DuckDBPyConnection, name: str, region: str | None = None) -> None:
     """Copy one table of the warehouse with what `create table as` would drop: its NOT NULL and key
     constraints and its comments (dbt's persist_docs: the YAML descriptions). The primary key is
     CONTRACT_KEYS's, not the warehouse's: an incremental table created before its model had a
@@ -245,7 +258,8 @@ def _copy_table(connection: duckdb.DuckDBPyConnection, name: str) -> None:
         definitions.append("primary key (" + ", ".join(f'"{column}"' for column in CONTRACT_KEYS[name]) + ")")
     listed = ", ".join(f'"{column}"' for column, *_ in columns)
     connection.execute(f'create table main."{name}" ({", ".join(definitions)})')
-    connection.execute(f'insert into main."{name}" ({listed}) select {listed} from warehouse.main."{name}"')
+    where = "" if region is None else " where " + region_condition(name, [column for column, *_ in columns], region)
+    connection.execute(f'insert into main."{name}" ({listed}) select {listed} from warehouse.main."{name}"{where}')
     comment = connection.execute(
         "select comment from duckdb_tables() where database_name = 'warehouse' and schema_name = 'main' and table_name = ?",
         [name],
@@ -255,6 +269,28 @@ def _copy_table(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     for column, _, _, text in columns:
         if text:
             connection.execute(f'comment on column main."{name}"."{column}" is {_sql_string(text)}')
+
+
+def region_condition(name: str, columns: list[str], region: str) -> str:
+    """The SQL condition a row of warehouse table `name` must meet to be published in `region`'s file."""
+    value = _sql_string(region)
+    people = f"(select person_id from warehouse.main.people where region = {value})"
+    accounts = f"(select account_id from warehouse.main.accounts where region = {value})"
+    if name in NOT_REGIONAL:
+        return "false"
+    if name in ("people", "accounts", "sync_log"):
+        return f"region = {value}"
+    person_columns = [column for column in PERSON_COLUMNS if column in columns]
+    if "entity_id" in columns and "entity_type" in columns:
+        return (f"((entity_type = 'person' and entity_id in {people}) "
+                f"or (entity_type = 'account' and entity_id in {accounts}))")
+    if person_columns:
+        each = " and ".join(f"({column} is null or {column} in {people})" for column in person_columns)
+        some = " or ".join(f"{column} is not null" for column in person_columns)
+        return f"({each}) and ({some})"
+    if "account_id" in columns:
+        return f"account_id in {accounts}"
+    return "true"
 
 
 def _last_good_build(connection: duckdb.DuckDBPyConnection) -> dict:

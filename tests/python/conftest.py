@@ -238,9 +238,9 @@ SLOW_MODULES = (
 SHARED_BUILDS = {
     "demo_200k": ("test_identity_graph", "test_scores_personas", "test_segment_personas"),
     "demo_build": (
-        "test_access_export", "test_build_audit", "test_explain", "test_privacy_retention_pseudonymization",
-        "test_report", "test_segment_overlaps", "test_segment_suggestions", "test_sensitive_attributes", "test_serving",
-        "test_serving_bi", "test_staging_ground_truth",
+        "test_access_export", "test_activation", "test_build_audit", "test_explain",
+        "test_privacy_retention_pseudonymization", "test_report", "test_segment_overlaps", "test_segment_suggestions",
+        "test_sensitive_attributes", "test_serving", "test_serving_bi", "test_staging_ground_truth",
     ),
 }
 _WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}
@@ -253,7 +253,7 @@ QUICK_MODULES = (
     "test_docs_coverage", "test_bgnbd", "test_purchase_history", "test_quality_suite", "test_predictions_odd_histories",
     "test_segment_suggestions", "test_generate", "test_cli_build_arguments", "test_serving", "test_access_export",
     "test_explain", "test_bench_pipeline", "test_suite_layout", "test_package_imports", "test_docs_links",
-    "test_serving_bi", "test_freshness_line", "test_warehouse_memory",
+    "test_serving_bi", "test_freshness_line", "test_warehouse_memory", "test_activation",
 )
 
 

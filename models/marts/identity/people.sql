@@ -37,6 +37,13 @@ build as (
 
 ),
 
+regions as (
+
+    select * from {{ ref('int_regions_assigned') }}
+    where entity_type = 'person'
+
+),
+
 person_emails as (
 
     select person_id, min(identifier_value) as email
@@ -119,7 +126,8 @@ final as (
         consent_flags.consent_analytics,
         consent_flags.consent_marketing,
         consent_flags.consent_personalization,
-        consent_flags.consent_data_sharing
+        consent_flags.consent_data_sharing,
+        regions.region
 
     from people
     cross join build
@@ -127,6 +135,7 @@ final as (
     left join person_activity on people.person_id = person_activity.person_id
     left join account_links on people.person_id = account_links.person_id
     left join consent_flags on people.person_id = consent_flags.person_id
+    left join regions on people.person_id = regions.entity_id
 
 )
 

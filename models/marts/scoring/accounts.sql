@@ -30,6 +30,13 @@ rules as (
 
 ),
 
+regions as (
+
+    select * from {{ ref('int_regions_assigned') }}
+    where entity_type = 'account'
+
+),
+
 matches as (
 
     select
@@ -71,12 +78,15 @@ final as (
         accounts.country,
         cast(least(coalesce(fit.points, 0), 100) as double) as fit_score,
         accounts.updated_at,
-        {{ dbt.datediff('accounts.updated_at', 'build.as_of', 'day') }} as firmographics_age_days
+        {{ dbt.datediff('accounts.updated_at', 'build.as_of', 'day') }} as firmographics_age_days,
+        regions.region
 
     from accounts
     cross join build
     left join fit
         on accounts.account_id = fit.account_id
+    left join regions
+        on accounts.account_id = regions.entity_id
 
 )
 
