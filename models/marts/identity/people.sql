@@ -1,6 +1,7 @@
 {#-
   CONTRACT people: one row per person, with account, activity window, lifecycle
-  stage and consent per purpose. email is the sha256 of the address unless var
+  stage, consent per purpose, and the persona (seniority, department) read
+  from the job title (int_person_titles_classified; null when unknown). email is the sha256 of the address unless var
   publish_direct_identifiers is true (docs/privacy.md).
 -#}
 {{ customer_segments.after_quality_gate() }}
@@ -28,6 +29,12 @@ orders as (
 consent as (
 
     select * from {{ ref('int_person_consent') }}
+
+),
+
+personas as (
+
+    select * from {{ ref('int_person_titles_classified') }}
 
 ),
 
@@ -119,7 +126,9 @@ final as (
         consent_flags.consent_analytics,
         consent_flags.consent_marketing,
         consent_flags.consent_personalization,
-        consent_flags.consent_data_sharing
+        consent_flags.consent_data_sharing,
+        personas.seniority,
+        personas.department
 
     from people
     cross join build
@@ -127,6 +136,7 @@ final as (
     left join person_activity on people.person_id = person_activity.person_id
     left join account_links on people.person_id = account_links.person_id
     left join consent_flags on people.person_id = consent_flags.person_id
+    left join personas on people.person_id = personas.person_id
 
 )
 
