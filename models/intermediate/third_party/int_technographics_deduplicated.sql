@@ -2,8 +2,9 @@
   One row per (account domain, technology) a vendor saw in use: the usable
   observations (stg_third_party__technographics) up to the build's as_of and
   no older than var technographics_max_age_days before it (a technology seen
-  long ago may be gone), the technology's spelling and category of the latest
-  observation, and when it was first and last seen.
+  long ago may be gone), the technology's spelling of the latest observation,
+  the category of the latest observation that gives one (a vendor row
+  without a category does not erase it), and when it was first and last seen.
 -#}
 
 with
@@ -42,6 +43,22 @@ current_observations as (
 
 ),
 
+categories as (
+
+    select
+        account_domain,
+        technology_key,
+        category,
+        row_number() over (
+            partition by account_domain, technology_key
+            order by observed_at desc, recency_rank
+        ) as category_rank
+
+    from current_observations
+    where category is not null
+
+),
+
 spans as (
 
     select
@@ -62,7 +79,7 @@ final as (
         current_observations.account_domain,
         current_observations.technology_key,
         current_observations.technology,
-        current_observations.category,
+        categories.category,
         spans.first_observed_at,
         spans.last_observed_at,
         spans.observations
@@ -71,6 +88,10 @@ final as (
     inner join spans
         on current_observations.account_domain = spans.account_domain
         and current_observations.technology_key = spans.technology_key
+    left join categories
+        on current_observations.account_domain = categories.account_domain
+        and current_observations.technology_key = categories.technology_key
+        and categories.category_rank = 1
     where current_observations.recency_rank = 1
 
 )
