@@ -24,7 +24,11 @@ typed as (
         line_count,
         _read_error as read_error,
         _extra_fields is not null as has_extra_fields,
-        nullif(lower(trim(account_domain)), '') as account_domain,
+        -- a leading www. is the same domain (as accounts.domain drops it): before the copies are found
+        case
+            when lower(trim(account_domain)) like 'www.%' then nullif(substr(lower(trim(account_domain)), 5), '')
+            else nullif(lower(trim(account_domain)), '')
+        end as account_domain,
         nullif(trim(technology), '') as technology,
         nullif(trim(category), '') as category,
         not {{ customer_segments.is_blank('observed_at') }} as has_observed_at_text,
@@ -73,7 +77,7 @@ final as (
         line_number,
         line_count,
         raw_row,
-        case when account_domain like 'www.%' then substr(account_domain, 5) else account_domain end as account_domain,
+        account_domain,
         technology,
         category,
         observed_at,
