@@ -40,8 +40,8 @@ DEFAULT_END_DATE = "2026-10-31"
 FORMATS = ("jsonl", "parquet", "segment-warehouse")
 FLAT_FILES = ["orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges",
               "technographics", "intent_signals"]
-#: the random stream of the persona and third-party layers, apart from the main one so that adding
-#: them left every other generated value as it was
+#: the random stream of the title spellings and the third-party files, apart from the main one so that
+#: adding them left every other generated value as it was (the titles' text aside)
 LAYERS_STREAM = 23
 
 
