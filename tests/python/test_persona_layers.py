@@ -53,13 +53,14 @@ def persons(passed_demo_build) -> dict[str, dict]:
     space = passed_demo_build.workspace
     rows = space.query("""
         select ids.identifier_value, people.person_id, people.account_id, people.seniority, people.department,
-               scores.engagement_score
+               scores.engagement_score, people.consent_analytics is not distinct from false
         from person_identifiers as ids
         inner join people on ids.person_id = people.person_id
         left join person_scores as scores on people.person_id = scores.person_id
         where ids.identifier_type = 'user_id'
     """)
-    by_user = {row[0]: dict(zip(("person_id", "account_id", "seniority", "department", "engagement"), row[1:])) for row in rows}
+    by_user = {row[0]: dict(zip(("person_id", "account_id", "seniority", "department", "engagement", "refused"), row[1:]))
+               for row in rows}
     truth = {}
     for row in read(space.truth / "people.csv"):
         if row["user_id"] in by_user:
@@ -70,9 +71,10 @@ def persons(passed_demo_build) -> dict[str, dict]:
 
 @pytest.mark.parametrize("attribute", ["seniority", "department"])
 def test_personas_are_read_from_title_variants(persons, attribute):
-    known = [p for p in persons.values() if p[attribute]]
-    unknown = [p for p in persons.values() if not p[attribute]]
-    published = [p for p in persons.values() if p["pipeline"][attribute] is not None]
+    profiled = [p for p in persons.values() if not p["pipeline"]["refused"]]
+    known = [p for p in profiled if p[attribute]]
+    unknown = [p for p in profiled if not p[attribute]]
+    published = [p for p in profiled if p["pipeline"][attribute] is not None]
     correct = [p for p in published if p["pipeline"][attribute] == p[attribute]]
     precision, coverage = len(correct) / len(published), sum(p["pipeline"][attribute] == p[attribute] for p in known) / len(known)
     guessed = [p for p in unknown if p["pipeline"][attribute] is not None]
@@ -83,6 +85,12 @@ def test_personas_are_read_from_title_variants(persons, attribute):
     assert precision == 1.0, [(p["title"], p["pipeline"][attribute], p[attribute]) for p in published if p not in correct][:10]
     assert coverage == 1.0
     assert guessed == [], "a title that says nothing must give null, never a guess"
+
+
+def test_people_who_refused_analytics_have_no_persona(persons):
+    refused = [p for p in persons.values() if p["pipeline"]["refused"]]
+    assert len(refused) >= 5 and any(p["seniority"] for p in refused), "the demo must plant refusals with titles"
+    assert all(p["pipeline"]["seniority"] is None and p["pipeline"]["department"] is None for p in refused)
 
 
 def test_every_planted_title_spelling_occurs(persons):

@@ -1,7 +1,8 @@
 {#-
   CONTRACT people: one row per person, with account, activity window, lifecycle
   stage, consent per purpose, and the persona (seniority, department) read
-  from the job title (int_person_titles_classified; null when unknown). email is the sha256 of the address unless var
+  from the job title (int_person_titles_classified; null when unknown, and
+  for people who refused analytics, who are not profiled). email is the sha256 of the address unless var
   publish_direct_identifiers is true (docs/privacy.md).
 -#}
 {{ customer_segments.after_quality_gate() }}
@@ -127,8 +128,9 @@ final as (
         consent_flags.consent_marketing,
         consent_flags.consent_personalization,
         consent_flags.consent_data_sharing,
-        personas.seniority,
-        personas.department
+        -- a person who refused analytics is not profiled: no persona either
+        case when coalesce(consent_flags.consent_analytics, true) then personas.seniority end as seniority,
+        case when coalesce(consent_flags.consent_analytics, true) then personas.department end as department
 
     from people
     cross join build
