@@ -179,6 +179,9 @@ TECHNOLOGIES = [("Segment", "Customer Data Platform"), ("RudderStack", "Customer
                 ("Snowflake", "Data Warehouse"), ("BigQuery", "Data Warehouse"), ("Databricks", "Data Lakehouse"),
                 ("Salesforce", "CRM"), ("HubSpot", "Marketing Automation"), ("Mailchimp", "Email"),
                 ("WordPress", "CMS"), ("Oracle", "Database")]
+#: the first SCORED_TECHNOLOGIES are what seed icp_rules scores (by name, or as a CDP or a warehouse); only ICP
+#: accounts use them, so technographic points never lift an account outside the planted ICP
+SCORED_TECHNOLOGIES = 5
 TECHNOGRAPHIC_SHARE = {True: 0.8, False: 0.5}  # of ICP / other accounts: any technographics at all
 TECHNOGRAPHICS_STALE_SHARE = 0.1  # of observations: seen 400-600 days ago (older than technographics_max_age_days)
 #: Third-party intent: topics a vendor scores 0-100; surging accounts research SURGING_TOPIC hard, right now

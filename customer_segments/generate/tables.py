@@ -193,7 +193,11 @@ def _quirky_domain(rng: np.random.Generator, domain: np.ndarray) -> np.ndarray:
 
 
 def technographics(rng: np.random.Generator, population: Population, end_ms: int) -> pa.Table:
-    """Technologies seen at accounts (spec.TECHNOLOGIES): ICP accounts more often use the scored ones.
+    """Technologies seen at accounts (spec.TECHNOLOGIES): only ICP accounts use the scored ones.
+
+    The technographic fit then agrees with the firmographic one (spec.SCORED_TECHNOLOGIES): an
+    account outside the planted ICP earns no technographic points, so `is_icp` stays the truth of
+    every fit-based segment.
 
     Each (account, technology) is seen 1-3 times in the last 300 days, or, for a tenth of them, only
     400-600 days ago (too old to count). A tenth of the rows lack a category; a fifth spell the
@@ -202,13 +206,13 @@ def technographics(rng: np.random.Generator, population: Population, end_ms: int
     accounts = population.accounts
     tech = np.asarray([name for name, _category in spec.TECHNOLOGIES], dtype=object)
     category = np.asarray([c for _name, c in spec.TECHNOLOGIES], dtype=object)
-    scored = np.arange(len(tech)) < 5  # the first five are what icp_rules scores (a warehouse or a CDP)
+    scored = np.arange(len(tech)) < spec.SCORED_TECHNOLOGIES
     rows_account, rows_tech, rows_ms = [], [], []
     for account in range(len(accounts)):
         is_icp = bool(accounts.is_icp[account])
         if rng.random() >= spec.TECHNOGRAPHIC_SHARE[is_icp]:
             continue
-        weights = np.where(scored, 3.0 if is_icp else 1.0, 1.0)
+        weights = np.where(scored, 3.0 if is_icp else 0.0, 1.0)
         chosen = rng.choice(len(tech), size=int(rng.integers(1, 5)), replace=False, p=weights / weights.sum())
         for t in chosen.tolist():
             stale = rng.random() < spec.TECHNOGRAPHICS_STALE_SHARE
