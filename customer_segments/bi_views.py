@@ -258,7 +258,8 @@ VIEWS: tuple[View, ...] = (
                        else sha256(lower(trim(email)))
                    end as email_sha256,
                    first_seen_at, last_seen_at, lifecycle_stage,
-                   consent_analytics, consent_marketing, consent_personalization, consent_data_sharing
+                   consent_analytics, consent_marketing, consent_personalization, consent_data_sharing,
+                   seniority, department
             from main.people
         """,
         columns={
@@ -276,6 +277,8 @@ VIEWS: tuple[View, ...] = (
             "consent_marketing": "=people.consent_marketing",
             "consent_personalization": "=people.consent_personalization",
             "consent_data_sharing": "=people.consent_data_sharing",
+            "seniority": "=people.seniority",
+            "department": "=people.department",
         },
     ),
     View(
@@ -287,6 +290,8 @@ VIEWS: tuple[View, ...] = (
                    accounts.employee_count, cast(accounts.annual_revenue as double) as annual_revenue,
                    accounts.fit_score, scores.intent_score, scores.engagement_score,
                    cast(scores.engaged_people as bigint) as engaged_people, scores.people, scores.engaged_roles,
+                   scores.committee_roles, scores.committee_coverage, scores.committee_status,
+                   accounts.technographic_fit_points, scores.third_party_intent_score, scores.third_party_intent_topic,
                    accounts.updated_at
             from main.accounts as accounts
             left join main.account_scores as scores on accounts.account_id = scores.account_id
@@ -305,6 +310,12 @@ VIEWS: tuple[View, ...] = (
             "engaged_people": "=account_scores.engaged_people",
             "people": "=account_scores.people",
             "engaged_roles": "=account_scores.engaged_roles",
+            "committee_roles": "=account_scores.committee_roles",
+            "committee_coverage": "=account_scores.committee_coverage",
+            "committee_status": "=account_scores.committee_status",
+            "technographic_fit_points": "=accounts.technographic_fit_points",
+            "third_party_intent_score": "=account_scores.third_party_intent_score",
+            "third_party_intent_topic": "=account_scores.third_party_intent_topic",
             "updated_at": "=accounts.updated_at",
         },
     ),

@@ -288,3 +288,20 @@
 {% macro url_domain(text_column) -%}
     nullif(lower(regexp_extract({{ text_column }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://(www[.])?([^/:?#@ ]+)', 2)), '')
 {%- endmacro %}
+
+
+{#-
+  A job title as its words for keyword matching: lower case, every run of
+  characters other than a-z and 0-9 one space, padded with a space at both ends
+  ('Sr. Dir., Engineering' -> ' sr dir engineering '), so a keyword matches as
+  whole words with like '% keyword %'. Null stays null.
+-#}
+{% macro title_words(text_column) -%}
+    {{ return(adapter.dispatch('title_words', 'customer_segments')(text_column)) }}
+{%- endmacro %}
+{% macro default__title_words(text_column) -%}
+    (' ' || trim(regexp_replace(lower({{ text_column }}), '[^a-z0-9]+', ' ', 'g')) || ' ')
+{%- endmacro %}
+{% macro spark__title_words(text_column) -%}
+    concat(' ', trim(regexp_replace(lower({{ text_column }}), '[^a-z0-9]+', ' ')), ' ')
+{%- endmacro %}

@@ -14,5 +14,7 @@
         {'source': 'consent', 'model': 'stg_privacy__consent', 'raw': 'raw_row', 'lines': 'line_count'},
         {'source': 'erasure_requests', 'model': 'stg_privacy__erasure_requests', 'raw': 'raw_row', 'lines': 'line_count'},
         {'source': 'ip_ranges', 'model': 'stg_reverse_ip__ip_ranges', 'raw': 'raw_row', 'lines': 'line_count'},
+        {'source': 'technographics', 'model': 'stg_third_party__technographics', 'raw': 'raw_row', 'lines': 'line_count'},
+        {'source': 'intent_signals', 'model': 'stg_third_party__intent_signals', 'raw': 'raw_row', 'lines': 'line_count'},
     ]) }}
 {%- endmacro %}

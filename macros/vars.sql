@@ -45,6 +45,10 @@
         ('predictions_min_customers', 'int', 1, none),
         ('predictions_horizon_days', 'int', 1, none),
         ('engaged_person_min_score', 'number', 0, none),
+        ('buying_committee_min_roles', 'int', 1, none),
+        ('buying_committee_max_roles', 'int', 1, none),
+        ('third_party_intent_half_life_days', 'number', 0.001, none),
+        ('technographics_max_age_days', 'int', 1, none),
         ('segment_catalog_min_active', 'int', 0, none),
         ('segment_catalog_max_active', 'int', 1, none),
         ('segment_fit_min_score', 'number', 0, 100),
@@ -125,7 +129,8 @@
         {%- endif -%}
     {%- endfor -%}
     {%- set pairs = [('lifecycle_active_days', 'lifecycle_dormant_days'), ('segment_catalog_min_active', 'segment_catalog_max_active'),
-                     ('segment_suggestions_k_min', 'segment_suggestions_k_max')] -%}
+                     ('segment_suggestions_k_min', 'segment_suggestions_k_max'),
+                     ('buying_committee_min_roles', 'buying_committee_max_roles')] -%}
     {%- for low, high in pairs -%}
         {%- set low_value, high_value = var(low, none), var(high, none) -%}
         {%- if low_value is number and high_value is number and low_value > high_value -%}

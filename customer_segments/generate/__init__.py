@@ -38,7 +38,11 @@ from customer_segments.generate import warehouse as warehouse_module
 DEFAULT_END_DATE = "2026-10-31"
 #: jsonl and parquet write events/ files; segment-warehouse the tables of a warehouse destination (warehouse/)
 FORMATS = ("jsonl", "parquet", "segment-warehouse")
-FLAT_FILES = ["orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges"]
+FLAT_FILES = ["orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges",
+              "technographics", "intent_signals"]
+#: the random stream of the title spellings and the third-party files, apart from the main one so that
+#: adding them left every other generated value as it was (the titles' text aside)
+LAYERS_STREAM = 23
 
 
 class GenerateError(ValueError):
@@ -120,6 +124,8 @@ def generate(
     rng = np.random.default_rng(seed)
     people_count = int(people) if people is not None else max(spec.MIN_PEOPLE, events // 40)
     population = population_module.build(rng, people_count, end_ms)
+    layers_rng = np.random.default_rng([seed, LAYERS_STREAM])
+    population_module.vary_titles(layers_rng, population.people)
     timeline = behaviour_module.build(rng, population, events)
     _progress(progress, started, f"{people_count:,} people, {len(population.accounts):,} accounts, {len(timeline):,} valid calls")
     plan = faults_module.choose_event_faults(rng, timeline, faults, malformed=fmt == "jsonl")
@@ -139,6 +145,8 @@ def generate(
             contacts, contact_people = tables.crm_contacts(rng, population, end_ms)
             bounced = contact_people[np.asarray(contacts["email_status"].to_numpy(zero_copy_only=False) == "bounced")]
             erasures, erased_people = tables.erasure_requests(rng, population, end_ms)
+            technographics = tables.technographics(layers_rng, population, end_ms)
+            intent_signals, surging = tables.intent_signals(layers_rng, population, end_ms)
             flat = {
                 "orders": tables.orders(population, timeline),
                 "crm_contacts": contacts,
@@ -147,6 +155,8 @@ def generate(
                 "consent": tables.consent(rng, population, end_ms),
                 "erasure_requests": erasures,
                 "ip_ranges": tables.ip_ranges(population),
+                "technographics": technographics,
+                "intent_signals": intent_signals,
             }
             csv_manifest, csv_truth = {}, []
             for name in FLAT_FILES:
@@ -176,7 +186,9 @@ def generate(
                 "traps": {name: int(len(persons)) for name, persons in timeline.traps.items()},
             }
             truth_module.write(connection, truth_dir, population, timeline, plan, contact_people, erased_people,
-                               pa.concat_tables([event_truth, csv_faults]), manifest)
+                               pa.concat_tables([event_truth, csv_faults]), manifest,
+                               third_party={"technographics": technographics, "intent_signals": intent_signals,
+                                            "surging": surging})
     except BaseException:
         writer.abort()
         raise

@@ -174,9 +174,21 @@ CSV_FAULTS = {
         "invalid_purpose": lambda t, m: _set(t, "purpose", m, pa.scalar("advertising")),
         "invalid_granted": lambda t, m: _set(t, "granted", m, pa.scalar("maybe")),
     },
+    "technographics": {
+        "missing_account_domain": lambda t, m: _set(t, "account_domain", m, pa.scalar(None, pa.string())),
+        "missing_technology": lambda t, m: _set(t, "technology", m, pa.scalar("  ")),
+    },
+    "intent_signals": {
+        "invalid_score": lambda t, m: _set(t, "score", m, pa.scalar("150")),
+        "missing_account_domain": lambda t, m: _set(t, "account_domain", m, pa.scalar(None, pa.string())),
+        "invalid_timestamp": lambda t, m: _set(t, "observed_at", m, pa.scalar("last tuesday")),
+    },
 }
-CSV_DUPLICATES = {"orders": "duplicate_order_id"}
-RECORD_KEY = {"orders": "order_id", "crm_contacts": "contact_id", "email_events": "email_event_id", "consent": "subject_value"}
+CSV_DUPLICATES = {"orders": "duplicate_order_id", "technographics": "duplicate_technographic",
+                  "intent_signals": "duplicate_intent_signal"}
+#: the column a fault's truth row names its record by (third-party rows have no id: their account's domain)
+RECORD_KEY = {"orders": "order_id", "crm_contacts": "contact_id", "email_events": "email_event_id", "consent": "subject_value",
+              "technographics": "account_domain", "intent_signals": "account_domain"}
 
 
 def inject_csv(rng: np.random.Generator, source: str, table: pa.Table, enabled: bool) -> tuple[pa.Table, dict, list[dict]]:

@@ -48,6 +48,9 @@ class People:
     email: np.ndarray  # str (clean, lower case) or None
     full_name: np.ndarray  # str
     title: np.ndarray  # str
+    #: the persona the title says (spec.TITLE_VARIANTS), None when it says none; set by vary_titles
+    seniority: np.ndarray | None = None
+    department: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.persona.size
@@ -174,3 +177,28 @@ def build(rng: np.random.Generator, people_count: int, end_ms: int) -> Populatio
     accounts = _accounts(rng, max(6, people_count // 20), end_ms)
     people = _people(rng, people_count, accounts, end_ms)
     return Population(accounts, people, _devices(rng, people))
+
+
+def vary_titles(rng: np.random.Generator, people: People) -> None:
+    """Spell people's titles as people do (spec.TITLE_VARIANTS, JUNK_TITLES) and record the persona each says.
+
+    Its own random stream (the caller's `rng` is not the population's), so the rest of the world
+    is the same with or without the variants.
+    """
+    canonical = {title: (title, *variants[0][1:]) for title, variants in spec.TITLE_VARIANTS.items()}
+    n = len(people)
+    titles = people.title.copy()
+    seniority = np.empty(n, dtype=object)
+    department = np.empty(n, dtype=object)
+    draw = rng.random(n)
+    pick = rng.random(n)
+    for index, title in enumerate(people.title.tolist()):
+        if draw[index] < spec.JUNK_TITLE_SHARE:
+            chosen = spec.JUNK_TITLES[int(pick[index] * len(spec.JUNK_TITLES))]
+            titles[index] = chosen
+            seniority[index], department[index] = spec.JUNK_TITLE_PERSONAS.get(chosen, (None, None))
+            continue
+        variants = spec.TITLE_VARIANTS[title]
+        spelled = variants[int(pick[index] * len(variants))] if draw[index] < spec.TITLE_VARIANT_SHARE else canonical[title]
+        titles[index], seniority[index], department[index] = spelled
+    people.title, people.seniority, people.department = titles, seniority, department

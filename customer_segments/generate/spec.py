@@ -136,3 +136,56 @@ FIRST_NAMES = ["ann", "bob", "carla", "dev", "eva", "farid", "gina", "hiro", "in
                "mo", "nia", "omar", "pia", "quinn", "rui", "sara", "tom"]
 LAST_NAMES = ["lee", "smith", "garcia", "kim", "novak", "mueller", "rossi", "tanaka", "dubois", "silva",
               "okafor", "berg", "khan", "walsh", "ivanova"]
+
+#: How people write each title of TITLES, with the persona (seniority, department) the pipeline must
+#: read from each spelling (None: unknown, which the pipeline must leave null rather than guess).
+#: Hand-written here, not derived from seed job_title_keywords: the tests check the seed against it.
+TITLE_VARIANTS: dict[str, list[tuple[str, str | None, str | None]]] = {
+    "CTO": [("CTO", "c_level", "engineering"), ("Chief Technology Officer", "c_level", "engineering"),
+            ("C.T.O.", "c_level", "engineering"), ("cto", "c_level", "engineering")],
+    "VP Engineering": [("VP Engineering", "vp", "engineering"), ("vp, engineering", "vp", "engineering"),
+                       ("V.P. of Engineering", "vp", "engineering"), ("Vice President, Engineering", "vp", "engineering"),
+                       ("SVP Eng.", "vp", "engineering"), ("Sr. Dir. of Engineering", "director", "engineering")],
+    "Data Engineer": [("Data Engineer", "individual_contributor", "data"), ("data engineer", "individual_contributor", "data"),
+                      ("Sr. Data Engineer", "senior", "data"), ("Senior Data Engineer", "senior", "data")],
+    "Analytics Manager": [("Analytics Manager", "manager", "data"), ("Mgr., Analytics", "manager", "data"),
+                          ("analytics mgr", "manager", "data"), ("Dir. of Analytics", "director", "data")],
+    "Head of Marketing": [("Head of Marketing", "director", "marketing"), ("head of mktg", "director", "marketing"),
+                          ("VP Marketing", "vp", "marketing"), ("vp, marketing", "vp", "marketing"),
+                          ("Chief Marketing Officer", "c_level", "marketing")],
+    "Marketing Ops": [("Marketing Ops", None, "marketing"), ("Marketing Operations", None, "marketing"),
+                      ("Marketing Ops Manager", "manager", "marketing")],
+    "CFO": [("CFO", "c_level", "finance"), ("Chief Financial Officer", "c_level", "finance"), ("c.f.o.", "c_level", "finance"),
+            ("Finance Director", "director", "finance")],
+    "Product Manager": [("Product Manager", "manager", "product"), ("product mgr", "manager", "product"),
+                        ("Head of Product", "director", "product")],
+    "Software Engineer": [("Software Engineer", "individual_contributor", "engineering"),
+                          ("software eng.", "individual_contributor", "engineering"),
+                          ("Software Developer", "individual_contributor", "engineering"),
+                          ("Staff Software Engineer", "senior", "engineering")],
+    "Sales Director": [("Sales Director", "director", "sales"), ("Dir. Sales", "director", "sales"),
+                       ("Director of Sales", "director", "sales"), ("Account Executive", "individual_contributor", "sales"),
+                       ("VP Sales", "vp", "sales")],
+}
+#: titles that say nothing about a persona: the pipeline must leave seniority and department null
+JUNK_TITLES = ["Ninja", "N/A", "-", "Guru", "Misc.", "VP Sales and Marketing"]
+JUNK_TITLE_PERSONAS = {"VP Sales and Marketing": ("vp", None)}  # a seniority but no single department
+JUNK_TITLE_SHARE = 0.05  # of people
+TITLE_VARIANT_SHARE = 0.6  # of people: a spelling from TITLE_VARIANTS instead of the plain title
+
+#: Technographics: (technology, category). The seed icp_rules scores some of them (`technology`,
+#: `technology_category` rules); the truth files say which account uses which.
+TECHNOLOGIES = [("Segment", "Customer Data Platform"), ("RudderStack", "Customer Data Platform"),
+                ("Snowflake", "Data Warehouse"), ("BigQuery", "Data Warehouse"), ("Databricks", "Data Lakehouse"),
+                ("Salesforce", "CRM"), ("HubSpot", "Marketing Automation"), ("Mailchimp", "Email"),
+                ("WordPress", "CMS"), ("Oracle", "Database")]
+#: the first SCORED_TECHNOLOGIES are what seed icp_rules scores (by name, or as a CDP or a warehouse); only ICP
+#: accounts use them, so technographic points never lift an account outside the planted ICP
+SCORED_TECHNOLOGIES = 5
+TECHNOGRAPHIC_SHARE = {True: 0.8, False: 0.5}  # of ICP / other accounts: any technographics at all
+TECHNOGRAPHICS_STALE_SHARE = 0.1  # of observations: seen 400-600 days ago (older than technographics_max_age_days)
+#: Third-party intent: topics a vendor scores 0-100; surging accounts research SURGING_TOPIC hard, right now
+INTENT_TOPICS = ["customer data platform", "identity resolution", "marketing automation", "data warehouse", "crm software"]
+SURGING_TOPIC = "customer data platform"
+SURGING_SHARE = 0.2  # of accounts: a fresh (0-2 days old) score of 85-100 on SURGING_TOPIC
+INTENT_SHARE = 0.7  # of accounts: any intent signals at all

@@ -184,3 +184,82 @@ def ip_ranges(population: Population) -> pa.Table:
         "range_end": pa.array([p + ".255" for p in prefix], type=pa.string()),
         "account_domain": pa.array(population.accounts.domain, type=pa.string()),
     })
+
+
+def _quirky_domain(rng: np.random.Generator, domain: np.ndarray) -> np.ndarray:
+    """A tenth of the domains as vendors write them (upper case, a leading www.): the same account."""
+    quirky = rng.random(domain.size) < 0.1
+    return np.where(quirky, np.char.upper(("www." + domain.astype(str)).astype(str)).astype(object), domain)
+
+
+def technographics(rng: np.random.Generator, population: Population, end_ms: int) -> pa.Table:
+    """Technologies seen at accounts (spec.TECHNOLOGIES): only ICP accounts use the scored ones.
+
+    The technographic fit then agrees with the firmographic one (spec.SCORED_TECHNOLOGIES): an
+    account outside the planted ICP earns no technographic points, so `is_icp` stays the truth of
+    every fit-based segment.
+
+    Each (account, technology) is seen 1-3 times in the last 300 days, or, for a tenth of them, only
+    400-600 days ago (too old to count). A tenth of the rows lack a category; a fifth spell the
+    technology in lower case.
+    """
+    accounts = population.accounts
+    tech = np.asarray([name for name, _category in spec.TECHNOLOGIES], dtype=object)
+    category = np.asarray([c for _name, c in spec.TECHNOLOGIES], dtype=object)
+    scored = np.arange(len(tech)) < spec.SCORED_TECHNOLOGIES
+    rows_account, rows_tech, rows_ms = [], [], []
+    for account in range(len(accounts)):
+        is_icp = bool(accounts.is_icp[account])
+        if rng.random() >= spec.TECHNOGRAPHIC_SHARE[is_icp]:
+            continue
+        weights = np.where(scored, 3.0 if is_icp else 0.0, 1.0)
+        chosen = rng.choice(len(tech), size=int(rng.integers(1, 5)), replace=False, p=weights / weights.sum())
+        for t in chosen.tolist():
+            stale = rng.random() < spec.TECHNOGRAPHICS_STALE_SHARE
+            days = rng.uniform(400, 600, int(rng.integers(1, 4))) if stale else rng.uniform(3, 300, int(rng.integers(1, 4)))
+            for day in days.tolist():
+                rows_account.append(account)
+                rows_tech.append(t)
+                rows_ms.append(end_ms - int(day * DAY_MS))
+    account, t = np.asarray(rows_account, dtype=np.int64), np.asarray(rows_tech, dtype=np.int64)
+    names = np.where(rng.random(t.size) < 0.2, np.char.lower(tech[t].astype(str)).astype(object), tech[t])
+    categories = np.where(rng.random(t.size) < 0.1, None, category[t])
+    return pa.table({
+        "account_domain": pa.array(_quirky_domain(rng, accounts.domain[account]), type=pa.string()),
+        "technology": pa.array(names, type=pa.string()),
+        "category": pa.array(categories, type=pa.string()),
+        "observed_at": _iso(np.asarray(rows_ms, dtype=np.int64)),
+    })
+
+
+def intent_signals(rng: np.random.Generator, population: Population, end_ms: int) -> tuple[pa.Table, np.ndarray]:
+    """Third-party intent: topics researched by accounts, scored 10-80 over the last 90 days.
+
+    Surging accounts (spec.SURGING_SHARE) also research spec.SURGING_TOPIC at 85-100 one to two
+    and a half days before the end. Returns the rows and which accounts surge.
+    """
+    accounts = population.accounts
+    n = len(accounts)
+    surging = rng.random(n) < spec.SURGING_SHARE
+    rows_account, rows_topic, rows_score, rows_ms = [], [], [], []
+    for account in range(n):
+        if rng.random() < spec.INTENT_SHARE:
+            topics = rng.choice(len(spec.INTENT_TOPICS), size=int(rng.integers(1, 4)), replace=False)
+            for topic in topics.tolist():
+                for _ in range(int(rng.integers(1, 5))):
+                    rows_account.append(account)
+                    rows_topic.append(spec.INTENT_TOPICS[topic])
+                    rows_score.append(int(rng.integers(10, 81)))
+                    rows_ms.append(end_ms - int(rng.uniform(3, 90) * DAY_MS))
+        if surging[account]:
+            rows_account.append(account)
+            rows_topic.append(spec.SURGING_TOPIC)
+            rows_score.append(int(rng.integers(85, 101)))
+            rows_ms.append(end_ms - int(rng.uniform(1, 2.5) * DAY_MS))
+    account = np.asarray(rows_account, dtype=np.int64)
+    return pa.table({
+        "account_domain": pa.array(_quirky_domain(rng, accounts.domain[account]), type=pa.string()),
+        "topic": pa.array(rows_topic, type=pa.string()),
+        "score": pa.array([str(score) for score in rows_score], type=pa.string()),
+        "observed_at": _iso(np.asarray(rows_ms, dtype=np.int64)),
+    }), surging

@@ -1,13 +1,17 @@
 """The ground truth: who is really behind every identifier, and where every fault is.
 
 Files in the truth folder:
-- people.csv: person_id, persona, account_id, email, user_id, title, first_seen_at, last_seen_at,
+- people.csv: person_id, persona, account_id, email, user_id, title, seniority, department (what the
+  title says, spec.TITLE_VARIANTS; empty when it says nothing), first_seen_at, last_seen_at,
   is_erased, identifies, devices, completed_orders (first/last seen over the valid calls)
 - identifiers.csv: identifier_type, identifier_value, person_id, account_id, linkable_group, is_trap, trap
   (shared trap values belong to nobody: empty person_id, is_trap true; linkable_group: the
   identifiers the data itself can link: the person for people who identify, one group per
   device for visitors who never do)
-- accounts.csv: account_id, domain, industry, employee_count, is_icp, people, identified_people, high_intent_people
+- accounts.csv: account_id, domain, industry, employee_count, is_icp, people, identified_people, high_intent_people,
+  surging_intent (a fresh 85-100 signal on spec.SURGING_TOPIC)
+- technographics.csv, intent_signals.csv: the third-party rows as generated, before faults (faults.csv
+  names the rows broken, by account domain)
 - traps.csv: trap, person_id (the people involved in each planted identity trap)
 - faults.csv: source, fault, message_id, record_id, file, line, true_utc, raw_spelling, canonical
 - manifest.json: counts (raw = valid + duplicates + quarantined, per input)
@@ -113,7 +117,7 @@ def _seen(timeline: Timeline, plan: faults_module.EventPlan, people: int) -> tup
 
 def write(connection: duckdb.DuckDBPyConnection, folder: Path, population: Population, timeline: Timeline,
           plan: faults_module.EventPlan, contact_people: np.ndarray, erased_people: np.ndarray,
-          faults_table: pa.Table, manifest: dict) -> None:
+          faults_table: pa.Table, manifest: dict, third_party: dict | None = None) -> None:
     """Write every ground-truth file into `folder`."""
     people, accounts, devices = population.people, population.accounts, population.devices
     n = len(people)
@@ -128,6 +132,8 @@ def write(connection: duckdb.DuckDBPyConnection, folder: Path, population: Popul
         "email": pa.array(people.email, type=pa.string()),
         "user_id": pa.array(people.user_id, type=pa.string()),
         "title": pa.array(people.title, type=pa.string()),
+        "seniority": pa.array(people.seniority if people.seniority is not None else [None] * n, type=pa.string()),
+        "department": pa.array(people.department if people.department is not None else [None] * n, type=pa.string()),
         "first_seen_at": _strings(text.join(text.iso_ms(np.where(seen, first, 0)), "Z", rows=n), seen),
         "last_seen_at": _strings(text.join(text.iso_ms(np.maximum(last, 0)), "Z", rows=n), seen),
         "is_erased": pa.array(np.isin(np.arange(n), erased_people)),
@@ -190,7 +196,11 @@ def write(connection: duckdb.DuckDBPyConnection, folder: Path, population: Popul
         "people": pa.array(per_account(np.ones(n, bool))),
         "identified_people": pa.array(per_account(people.identifies)),
         "high_intent_people": pa.array(per_account(people.persona == spec.PERSONA_INDEX["high_intent"])),
+        "surging_intent": pa.array(third_party["surging"] if third_party else np.zeros(len(accounts), bool)),
     }), folder / "accounts.csv")
+    for name in ("technographics", "intent_signals"):
+        if third_party:
+            write_csv(connection, third_party[name], folder / f"{name}.csv")
 
     trap_names = [name for name, persons in timeline.traps.items() for _ in range(len(persons))]
     trap_people = np.concatenate([np.asarray(p, dtype=np.int64) for p in timeline.traps.values()])

@@ -29,7 +29,8 @@ ORDER_STATUSES = ["completed", "refunded", "cancelled"]
 CONSENT_PURPOSES = ["analytics", "marketing", "personalization", "data_sharing"]
 EMAIL_STATUSES = ["valid", "bounced", "unknown"]
 EMAIL_EVENT_TYPES = ["delivered", "open", "click", "bounce", "unsubscribe", "spam"]
-INPUTS = ["events", "orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges"]
+INPUTS = ["events", "orders", "crm_contacts", "accounts", "email_events", "consent", "erasure_requests", "ip_ranges",
+          "technographics", "intent_signals"]
 
 
 @dataclass(frozen=True)

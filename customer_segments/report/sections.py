@@ -42,6 +42,7 @@ SECTIONS = [
     ("overlaps", "Do the segments differ?"),
     ("data-quality", "Data quality"),
     ("identity-health", "Identity-graph health"),
+    ("accounts", "Accounts: personas, buying committees, third-party signals"),
     ("suggestions", "Suggested segments"),
 ]
 #: per-build bar charts show at most this many of the latest builds
@@ -684,6 +685,62 @@ def section_identity_health(ctx: Context) -> str:
     return "".join(body)
 
 
+def section_accounts(ctx: Context) -> str:
+    db = ctx.db
+    missing = db.missing("people", "accounts", "account_scores")
+    if missing:
+        return _unavailable(*missing)
+    if not {"committee_roles", "third_party_intent_score"} <= db.columns("account_scores"):
+        return _unavailable("account_scores.committee_roles")
+    (people, seniority, department), = db.rows(
+        "select count(*), count(seniority), count(department) from people")
+    (accounts, full, technographic, intent), = db.rows(
+        "select count(*), sum(case when committee_status <> 'below_range' then 1 else 0 end), "
+        "sum(case when technographic_fit_points > 0 then 1 else 0 end), "
+        "sum(case when third_party_intent_score > 0 then 1 else 0 end) from account_scores")
+    body = [_kpis([
+        ("People with a seniority", f'<span data-kpi="seniority">{seniority:,}</span>',
+         esc(f"{fmt_pct(seniority / people if people else None)} of {people:,}: read from their job title")),
+        ("People with a department", f'<span data-kpi="department">{department:,}</span>',
+         esc(f"{fmt_pct(department / people if people else None)} of {people:,}")),
+        ("Accounts with a buying committee", f'<span data-kpi="committees">{int(full or 0):,}</span>',
+         esc(f"of {accounts:,}: engaged roles within or above the target range")),
+        ("Accounts with technographic fit", f'<span data-kpi="technographic">{int(technographic or 0):,}</span>',
+         "technographics.* (optional input)"),
+        ("Accounts with third-party intent", f'<span data-kpi="third-party-intent">{int(intent or 0):,}</span>',
+         "intent_signals.* (optional input)"),
+    ])]
+    rows = db.rows(
+        "select scores.account_id, accounts.account_name, accounts.fit_score, scores.technographic_fit_points, "
+        "scores.engaged_people, scores.committee_roles, scores.committee_status, scores.third_party_intent_score, "
+        "scores.third_party_intent_topic "
+        "from account_scores as scores inner join accounts on scores.account_id = accounts.account_id "
+        "order by scores.committee_roles desc, scores.third_party_intent_score desc, scores.account_id limit 10")
+    table_rows = [
+        f'<tr data-account="{esc(account_id, None)}">'
+        + _cell(esc(name or account_id), "account")
+        + _cell(esc(fmt_number(fit)), "fit", True, fit)
+        + _cell(esc(fmt_number(points)), "technographic", True, points)
+        + _cell(esc(fmt_int(engaged)), "engaged", True, engaged)
+        + _cell(esc(fmt_int(roles)) + " " + _badge(status.replace("_", " "), "good" if status == "in_range" else "warn"),
+                "roles", True, roles)
+        + _cell(esc(fmt_number(intent)), "intent", True, intent)
+        + _cell(esc(topic or ""), "topic")
+        + "</tr>"
+        for account_id, name, fit, points, engaged, roles, status, intent, topic in rows
+    ]
+    body.append(
+        "<h3>Accounts with the most buying-committee roles engaged</h3><p class=\"hint\">A role is a persona "
+        "(seniority and department, both read from the job title) among the account's engaged people; B2B "
+        "purchases are decided by 6-10 of them (vars <code>buying_committee_min_roles</code> and "
+        "<code>buying_committee_max_roles</code>). Fit includes the technographic points; third-party intent "
+        "is the vendor's score decayed by its age, apart from the first-party intent of the account's people.</p>"
+        + _table(["account", "fit", "technographic points", "engaged people", "committee roles", "third-party intent",
+                  "topic"], table_rows, "committee-accounts", {1, 2, 3, 4, 5})
+    )
+    return "".join(body)
+
+
 def section_suggestions(ctx: Context) -> str:
     db = ctx.db
     if not db.has("segments"):
@@ -733,6 +790,7 @@ RENDERERS = {
     "overlaps": section_overlaps,
     "data-quality": section_data_quality,
     "identity-health": section_identity_health,
+    "accounts": section_accounts,
     "suggestions": section_suggestions,
 }
 
@@ -748,5 +806,7 @@ INTROS = {
                     "a warning only reports.",
     "identity-health": "Identifiers (cookies, devices, user ids, emails, CRM contacts) are stitched into people. "
                        "These figures show whether the stitching is sound.",
+    "accounts": "Who at each account is engaged, by persona, and what data vendors say about the account "
+                "(optional inputs technographics.* and intent_signals.*).",
     "suggestions": "Groups the data suggests, for a person to review before they become segments.",
 }

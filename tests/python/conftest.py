@@ -240,7 +240,7 @@ SHARED_BUILDS = {
     "demo_build": (
         "test_access_export", "test_activation", "test_build_audit", "test_explain",
         "test_privacy_retention_pseudonymization", "test_report", "test_segment_overlaps", "test_segment_suggestions",
-        "test_sensitive_attributes", "test_serving", "test_serving_bi", "test_staging_ground_truth",
+        "test_sensitive_attributes", "test_serving", "test_serving_bi", "test_staging_ground_truth", "test_persona_layers",
     ),
 }
 _WORKER_GROUP = {module: build for build, modules in SHARED_BUILDS.items() for module in modules}

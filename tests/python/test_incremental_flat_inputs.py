@@ -4,7 +4,7 @@ One warehouse is built again and again on small generated inputs, each build aft
 1. a full build;
 2. nothing changed: no flat input file is read, and every table is as it was;
 3. orders.csv gains a new order and a second copy of an old one, a consent record dated next week arrives
-   (timestamp_in_future) and accounts.csv is deleted: the changed tables equal a --full-refresh of the same files,
+   (timestamp_in_future), intent_signals.csv gains a signal and accounts.csv is deleted: the changed tables equal a --full-refresh of the same files,
    the unchanged ones were not read;
 4. nothing changed again, but the consent table holds a row that waits on the clock: consent is read again;
 5. var max_order_amount changes: orders are judged again by the new rule.
@@ -28,6 +28,8 @@ MODELS = {
     "accounts": "stg_crm__accounts",
     "email_events": "stg_email__events",
     "consent": "stg_privacy__consent",
+    "technographics": "stg_third_party__technographics",
+    "intent_signals": "stg_third_party__intent_signals",
 }
 AS_OF = "2026-10-31 23:59:59"
 
@@ -80,6 +82,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
                first_order)
     append_csv(space.raw / "consent.csv", f"email,flat.later@example.com,marketing,true,{next_week}")
     (space.raw / "accounts.csv").unlink()
+    append_csv(space.raw / "intent_signals.csv", "flat-new.example,crm software,55,2026-10-30T10:00:00Z")
     build(space)
     seen["changed_read"], seen["changed"] = read_files(space), rows(space)
     seen["changed_expected"] = full_refresh_rows(space, root / "reference-changed")
@@ -99,7 +102,7 @@ def test_an_unchanged_input_is_not_read_and_its_table_is_kept(builds):
 
 
 def test_changed_inputs_are_judged_whole_like_a_full_refresh(builds):
-    assert builds["changed_read"] == {"orders", "consent"}  # accounts has no file left to read
+    assert builds["changed_read"] == {"orders", "consent", "intent_signals"}  # accounts has no file left to read
     assert builds["changed"] == builds["changed_expected"]
     orders = {row[5]: row for row in builds["changed"]["stg_shop__orders"]}  # order_id is the 6th column
     assert "ord_flat_new" in orders

@@ -205,3 +205,51 @@ def test_events_in_nested_folders_are_read_and_hidden_ones_skipped(workspace: Wo
     assert run.returncode == 0, run.output[-3000:]
     staged = workspace.query("select source_file, message_id from stg_segment__events order by 1")
     assert staged == [("events/src-1/1761868800000/batch-1.gz", "m-2"), ("events/top.jsonl", "m-1")]
+
+
+def test_third_party_rows_are_judged_one_by_one(workspace: Workspace):
+    """technographics.* and intent_signals.*: hostile rows quarantined with their reason, odd but valid ones kept,
+    copies counted as duplicates; a technographics file without the optional category column reads."""
+    write_events(workspace, [json.dumps(GOOD_EVENT)])
+    (workspace.raw / "technographics.csv").write_text(
+        "account_domain,technology,observed_at\n"
+        " WWW.Acme.Example ,Snowflake,2026-10-01T00:00:00Z\n"  # 2: kept, domain normalized
+        "acme.example,SNOWFLAKE,2026-10-01T00:00:00Z\n"  # 3: the same observation in another case: duplicate
+        ",Segment,2026-10-01T00:00:00Z\n"  # 4: missing_account_domain
+        "acme.example,  ,2026-10-01T00:00:00Z\n"  # 5: missing_technology
+        "acme.example,Segment,\n"  # 6: missing_observed_at
+        "acme.example,Segment,yesterday\n"  # 7: invalid_timestamp
+        "acme.example,Segment,2026-10-01T00:00:00Z,extra\n"  # 8: too_many_fields
+    )
+    (workspace.raw / "intent_signals.csv").write_text(
+        "account_domain,topic,score,observed_at\n"
+        "acme.example,cdp,100.0,2026-10-01T00:00:00Z\n"  # 2: kept (the top of the range)
+        "acme.example,CDP,40,2026-10-01T00:00:00Z\n"  # 3: same domain, topic and time, lower score: duplicate
+        "acme.example,crm,0,2026-10-02T00:00:00Z\n"  # 4: kept (the bottom)
+        "acme.example,crm,-0.5,2026-10-03T00:00:00Z\n"  # 5: invalid_score
+        "acme.example,crm,NaN,2026-10-04T00:00:00Z\n"  # 6: invalid_score
+        "acme.example,crm,high,2026-10-05T00:00:00Z\n"  # 7: invalid_score
+        "acme.example,,50,2026-10-06T00:00:00Z\n"  # 8: missing_topic
+        "acme.example,crm,50,1899-01-01T00:00:00Z\n"  # 9: timestamp_too_old
+    )
+    run = staging_build(workspace)
+    assert run.returncode == 0, run.output[-3000:]
+    technographics = workspace.query(
+        "select line_number, account_domain, quarantine_reason, duplicate_reason from stg_third_party__technographics order by 1")
+    assert technographics == [
+        (2, "acme.example", None, None), (3, "acme.example", None, "duplicate_technographic"),
+        (4, None, "missing_account_domain", None), (5, "acme.example", "missing_technology", None),
+        (6, "acme.example", "missing_observed_at", None), (7, "acme.example", "invalid_timestamp", None),
+        (8, "acme.example", "too_many_fields", None),
+    ]
+    signals = workspace.query(
+        "select line_number, score, quarantine_reason, duplicate_reason from stg_third_party__intent_signals order by 1")
+    assert signals == [
+        (2, 100.0, None, None), (3, 40.0, None, "duplicate_intent_signal"), (4, 0.0, None, None),
+        (5, -0.5, "invalid_score", None), (6, signals[4][1], "invalid_score", None), (7, None, "invalid_score", None),
+        (8, 50.0, "missing_topic", None), (9, 50.0, "timestamp_too_old", None),
+    ]
+    counts = {row[0]: row[1:] for row in workspace.query(
+        "select source, raw_rows, usable_rows, duplicate_rows, quarantined_rows from int_source_rows_accounted")}
+    assert counts["technographics"] == (7, 1, 1, 5)
+    assert counts["intent_signals"] == (8, 2, 1, 5)

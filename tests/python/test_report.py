@@ -260,6 +260,26 @@ def test_identity_health_numbers(report: Report):
         assert f"{esc(reason)}: {count:,}</title>" in report.html
 
 
+def test_accounts_numbers(report: Report):
+    (seniority, department), = query(report.database, "select count(seniority), count(department) from people")
+    (committees, technographic, intent), = query(report.database, """
+        select sum(case when committee_status <> 'below_range' then 1 else 0 end),
+               sum(case when technographic_fit_points > 0 then 1 else 0 end),
+               sum(case when third_party_intent_score > 0 then 1 else 0 end)
+        from account_scores""")
+    assert report.page.kpis["seniority"] == f"{seniority:,}" and seniority > 0
+    assert report.page.kpis["department"] == f"{department:,}" and department > 0
+    assert report.page.kpis["committees"] == f"{committees:,}"
+    assert report.page.kpis["technographic"] == f"{technographic:,}" and technographic > 0
+    assert report.page.kpis["third-party-intent"] == f"{intent:,}" and intent > 0
+    shown = report.page.table("committee-accounts", "data-account")
+    top = query(report.database, "select account_id, committee_roles, third_party_intent_score from account_scores "
+                                 "order by committee_roles desc, third_party_intent_score desc, account_id limit 10")
+    assert list(shown) == [account for account, _roles, _intent in top]
+    for account, roles, intent in top:
+        assert number(shown[account]["roles"]) == roles and number(shown[account]["intent"]) == pytest.approx(intent)
+
+
 def test_suggestions_show_profile_and_rule(report: Report):
     rows = report.page.table("suggestions", "data-segment")
     suggested = query(report.database, "select segment_id, suggested_rule from segments where status = 'suggested'")

@@ -43,7 +43,7 @@ def test_row_accounting_balances_for_every_input(passed_demo_build):
     rows = passed_demo_build.workspace.query(
         "select source, raw_rows, usable_rows, duplicate_rows, quarantined_rows from int_source_rows_accounted"
     )
-    assert len(rows) == 8
+    assert len(rows) == 10
     for source, raw, usable, duplicates, quarantined in rows:
         assert raw == usable + duplicates + quarantined, source
 
@@ -194,7 +194,7 @@ def test_hostile_strings_survive_byte_for_byte(passed_demo_build):
         assert json.loads(stored[message_id]) == properties
 
 
-@pytest.mark.parametrize("source", ["orders", "crm_contacts", "email_events", "consent"])
+@pytest.mark.parametrize("source", ["orders", "crm_contacts", "email_events", "consent", "technographics", "intent_signals"])
 def test_flat_file_faults_are_caught_with_the_right_reason(passed_demo_build, source):
     expected = passed_demo_build.manifest["csv"][source]
     (raw, usable, duplicates, quarantined), = passed_demo_build.workspace.query(

@@ -29,10 +29,10 @@
     ('accounts_stale_firmographics_share', none, var('dq_max_stale_accounts_share'), 'priority accounts whose firmographics are older than dq_max_firmographics_age_days before as_of'),
     ('crm_contacts_stale_share', none, var('dq_max_stale_contacts_share'), 'CRM contacts not updated within dq_max_contact_age_days before as_of'),
 ] %}
-{%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges'] %}
+{%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges', 'technographics', 'intent_signals'] %}
     {%- do metric_checks.append((source ~ '_quarantine_rate', none, var('dq_max_quarantine_rate'), source ~ ': quarantined / raw rows')) %}
 {%- endfor %}
-{%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges'] %}
+{%- for source in ['events', 'orders', 'crm_contacts', 'accounts', 'email_events', 'consent', 'erasure_requests', 'ip_ranges', 'technographics', 'intent_signals'] %}
     {%- do metric_checks.append((source ~ '_spoiled_line_share', none, var('dq_max_spoiled_line_share'), source ~ ': lines swallowed by rows an unbalanced quote spoiled / physical lines')) %}
 {%- endfor %}
 

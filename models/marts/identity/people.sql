@@ -1,6 +1,8 @@
 {#-
   CONTRACT people: one row per person, with account, activity window, lifecycle
-  stage and consent per purpose. email is the sha256 of the address unless var
+  stage, consent per purpose, and the persona (seniority, department) read
+  from the job title (int_person_titles_classified; null when unknown, and
+  for people who refused analytics, who are not profiled). email is the sha256 of the address unless var
   publish_direct_identifiers is true (docs/privacy.md).
 -#}
 {{ customer_segments.after_quality_gate() }}
@@ -28,6 +30,12 @@ orders as (
 consent as (
 
     select * from {{ ref('int_person_consent') }}
+
+),
+
+personas as (
+
+    select * from {{ ref('int_person_titles_classified') }}
 
 ),
 
@@ -127,7 +135,10 @@ final as (
         consent_flags.consent_marketing,
         consent_flags.consent_personalization,
         consent_flags.consent_data_sharing,
-        regions.region
+        regions.region,
+        -- a person who refused analytics is not profiled: no persona either
+        case when coalesce(consent_flags.consent_analytics, true) then personas.seniority end as seniority,
+        case when coalesce(consent_flags.consent_analytics, true) then personas.department end as department
 
     from people
     cross join build
@@ -136,6 +147,7 @@ final as (
     left join account_links on people.person_id = account_links.person_id
     left join consent_flags on people.person_id = consent_flags.person_id
     left join regions on people.person_id = regions.entity_id
+    left join personas on people.person_id = personas.person_id
 
 )
 

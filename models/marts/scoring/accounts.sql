@@ -1,8 +1,11 @@
 {#-
   CONTRACT accounts: one row per CRM account, with firmographics and fit_score.
   fit_score (0-100) comes from the ICP rules in seed icp_rules: per attribute
-  (industry, employee_count, annual_revenue, country) the best-scoring matching
-  rule counts, and the attributes add up (capped at 100). Text rules match
+  (industry, employee_count, annual_revenue, country, and from the optional
+  technographics input technology and technology_category) the best-scoring
+  matching rule counts, and the attributes add up (capped at 100).
+  technographic_fit_points is the technographic attributes' share: without a
+  technographics file it is 0 and fit_score is the firmographic fit alone. Text rules match
   case-insensitively; numeric rules match min_value <= value <= max_value
   (an empty bound is open). An unknown attribute value scores 0 for it.
   updated_at and firmographics_age_days (days before as_of) say how fresh the
@@ -37,6 +40,12 @@ regions as (
 
 ),
 
+technologies as (
+
+    select * from {{ ref('int_technographics_deduplicated') }}
+
+),
+
 matches as (
 
     select
@@ -58,10 +67,39 @@ matches as (
 
 ),
 
+technographic_matches as (
+
+    select
+        accounts.account_id,
+        rules.attribute,
+        max(rules.points) as points
+
+    from accounts
+    inner join technologies
+        on accounts.domain = technologies.account_domain
+    inner join rules
+        on (rules.attribute = 'technology' and lower(technologies.technology) = lower(rules.text_value))
+        or (rules.attribute = 'technology_category' and lower(technologies.category) = lower(rules.text_value))
+    group by 1, 2
+
+),
+
+all_matches as (
+
+    select account_id, attribute, points from matches
+    union all
+    select account_id, attribute, points from technographic_matches
+
+),
+
 fit as (
 
-    select account_id, sum(points) as points
-    from matches
+    select
+        account_id,
+        sum(points) as points,
+        sum(case when attribute in ('technology', 'technology_category') then points else 0 end) as technographic_points
+
+    from all_matches
     group by 1
 
 ),
@@ -77,6 +115,7 @@ final as (
         accounts.annual_revenue,
         accounts.country,
         cast(least(coalesce(fit.points, 0), 100) as double) as fit_score,
+        cast(coalesce(fit.technographic_points, 0) as double) as technographic_fit_points,
         accounts.updated_at,
         {{ dbt.datediff('accounts.updated_at', 'build.as_of', 'day') }} as firmographics_age_days,
         regions.region
