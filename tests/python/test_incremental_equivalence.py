@@ -357,7 +357,8 @@ LATE_EVENT_AT = "2026-10-12T10:00:00.000Z"
 
 
 def member_user_ids(space: Workspace, limit: int) -> list[str]:
-    """User ids of people in person segments with an email and no consent refused yet, one per person."""
+    """User ids of people in person segments with an email, no consent refused yet and at least 5 usable track
+    calls under that user id (batches replay them), one per person."""
     return [row[0] for row in space.query(
         "select min(ids.identifier_value) from segment_members as members "
         "inner join person_identifiers as ids on ids.person_id = members.entity_id and ids.identifier_type = 'user_id' "
@@ -366,6 +367,8 @@ def member_user_ids(space: Workspace, limit: int) -> list[str]:
         "and people.consent_marketing is distinct from false "
         "and exists (select 1 from person_identifiers as emails where emails.person_id = members.entity_id "
         "and emails.identifier_type = 'email') "
+        "and (select count(*) from int_events_deduplicated as usable where usable.user_id = ids.identifier_value "
+        "and usable.message_type = 'track' and usable.canonical_event is not null) >= 5 "
         "group by members.entity_id order by 1 limit ?", [limit])]
 
 

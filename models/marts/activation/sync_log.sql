@@ -6,8 +6,11 @@
   moves the destination's cursor once the receiver acknowledged it (`failed`:
   its last attempt failed; the next sync sends it again with the same key).
   This model only keeps the table's shape, key and docs (it appends nothing).
-  Append-only history: full_refresh = false, so no dbt build drops it.
+  Append-only history: full_refresh = false, so no dbt build drops it. Like
+  every model past staging it waits for the quality gate (a first build
+  whose gate fails creates it at the next good build; sync runs only then).
 -#}
+{{ customer_segments.after_quality_gate() }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
