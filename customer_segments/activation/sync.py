@@ -120,7 +120,7 @@ def sync(warehouse: Path, config: ActivationConfig, *, names: list[str] | None =
             build = publish._last_good_build(connection)
         except publish.PublishError as problem:
             raise SyncError(f"nothing synced: {problem}") from None
-        if not _has_table(connection, "main", "sync_log"):
+        if not publish._has_table(connection, "sync_log"):
             raise SyncError("the warehouse has no sync_log table: build it with this version of the project first")
         for statement in _STATE_DDL:
             connection.execute(statement)
@@ -147,13 +147,6 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
         raise SyncError(f"cannot open the warehouse {warehouse} ({publish._one_line(problem)}); "
                         "if a build or a BI tool holds it, sync when it ends") from None
     return connection
-
-
-def _has_table(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(connection.execute(
-        "select count(*) from duckdb_tables() where database_name = 'warehouse' and schema_name = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()[0])
 
 
 def _now() -> datetime:
