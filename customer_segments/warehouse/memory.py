@@ -49,7 +49,7 @@ def register(connection) -> None:
 
     limit = memory_limit()
     try:
-        connection.execute(f"set memory_limit = '{limit.replace(chr(39), '')}'")
+        connection.execute(f"set memory_limit = '{limit.replace(chr(39), chr(39) * 2)}'")
     except duckdb.Error as error:
         raise RuntimeError(
             f"{ENVIRONMENT_VARIABLE}={limit!r} is not a DuckDB memory size (e.g. 8GB, 512MiB): {error}"
