@@ -629,3 +629,20 @@
         {%- do run_query('drop table if exists ' ~ recounted) -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+  Post-hook of person_identifiers (incremental by difference): delete the rows
+  of identifiers that are no longer in int_identity_person_ids, compared as
+  published (an email's sha256 unless var publish_direct_identifiers).
+-#}
+{% macro forget_identifiers_gone(relation, identifiers_relation) -%}
+    {%- set gone -%}
+        not exists (
+            select 1 from {{ identifiers_relation }} as current_ids
+            where current_ids.identifier_type = {{ relation }}.identifier_type
+                and {{ customer_segments.published_identifier('current_ids.identifier_type', 'current_ids.identifier_value') }} = {{ relation }}.identifier_value
+        )
+    {%- endset -%}
+    {{ return(customer_segments.delete_where(relation, gone)) }}
+{%- endmacro %}
