@@ -77,10 +77,18 @@ account_regions as (
 
 person_ips as (
 
+    -- each address parsed once per person (grouped first), not once per event
     select distinct
         person_id,
-        {{ customer_segments.ipv4_to_number('ip') }} as ip_number
-    from events
+        ip_number
+
+    from (
+        select
+            person_id,
+            {{ customer_segments.ipv4_to_number('ip') }} as ip_number
+        from events
+        group by person_id, ip
+    ) as person_ip_pairs
 
 ),
 
