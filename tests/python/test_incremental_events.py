@@ -67,26 +67,41 @@ def test_the_longer_retention_brings_them_back(builds):
     assert builds["again_rows"] == builds["first_rows"]
 
 
-UNIQUE_TEST = "unique_int_events_deduplicated_message_id"
+#: (table, its uniqueness test on the changed slice, the key the test checks)
+CHANGED_SLICE_TESTS = [
+    ("int_events_deduplicated", "unique_int_events_deduplicated_message_id", "message_id"),
+    ("stg_segment__events", "stg_segment__events_one_row_per_raw_line", "source_file, line_number"),
+]
 
 
-def plant_copy(space: Workspace, judged_at: str) -> None:
-    """A second row of one usable event's messageId, stamped `judged_at`."""
+def plant_copy(space: Workspace, table: str, key: str, judged_at: str | None = None) -> None:
+    """A second row of one row's key in `table`, stamped `judged_at` (if given)."""
+    stamp = "" if judged_at is None else f" replace (cast('{judged_at}' as timestamp) as judged_at)"
     with duckdb.connect(str(space.database)) as connection:
-        connection.execute("insert into int_events_deduplicated select * replace (cast(? as timestamp) as judged_at) "
-                           "from int_events_deduplicated order by message_id limit 1", [judged_at])
+        connection.execute(f"insert into {table} select *{stamp} from {table} order by {key} limit 1")
 
 
-def test_uniqueness_is_checked_on_the_rows_a_build_wrote(builds, tmp_path):
+@pytest.mark.parametrize(("table", "test", "key"), CHANGED_SLICE_TESTS, ids=[t[0] for t in CHANGED_SLICE_TESTS])
+def test_uniqueness_is_checked_on_the_rows_a_build_wrote(builds, tmp_path, table, test, key):
     """The unique test of a scheduled build reads the rows written in this build against the whole table
-    (tests/dbt/generic/unique_among_changed.sql): a copy written now fails it; a copy among the old rows is left
-    to the build that wrote it, and `--full-refresh` checks every row."""
+    (tests/dbt/generic/unique_among_changed.sql, unique_combination.sql with a stamp): a copy written now fails
+    it; a copy among the old rows is left to the build that wrote it, and `--full-refresh` checks every row."""
     space = builds["space"].copy(tmp_path / "planted")
-    assert space.dbt("test", "--select", UNIQUE_TEST).returncode == 0, "the built table must pass as it is"
-    plant_copy(space, "1999-01-01 00:00:00")
-    assert space.dbt("test", "--select", UNIQUE_TEST).returncode == 0, "an old copy is outside the changed slice"
-    whole = space.dbt("build", "--select", UNIQUE_TEST, "--full-refresh")
-    assert whole.returncode != 0 and UNIQUE_TEST in whole.output, whole.output[-3000:]
-    plant_copy(space, "2999-01-01 00:00:00")
-    changed = space.dbt("test", "--select", UNIQUE_TEST)
-    assert changed.returncode != 0 and UNIQUE_TEST in changed.output, changed.output[-3000:]
+    assert space.dbt("test", "--select", test).returncode == 0, "the built table must pass as it is"
+    plant_copy(space, table, key, "1999-01-01 00:00:00")
+    assert space.dbt("test", "--select", test).returncode == 0, "an old copy is outside the changed slice"
+    whole = space.dbt("build", "--select", test, "--full-refresh")
+    assert whole.returncode != 0 and test in whole.output, whole.output[-3000:]
+    plant_copy(space, table, key, "2999-01-01 00:00:00")
+    changed = space.dbt("test", "--select", test)
+    assert changed.returncode != 0 and test in changed.output, changed.output[-3000:]
+
+
+def test_a_duplicate_raw_line_fails_the_whole_table_check(builds, tmp_path):
+    """base_segment__event_lines has no stamp: unique_combination checks every (file, line) on every build."""
+    test = "base_segment__event_lines_one_row_per_raw_line"
+    space = builds["space"].copy(tmp_path / "planted_line")
+    assert space.dbt("test", "--select", test).returncode == 0, "the built table must pass as it is"
+    plant_copy(space, "base_segment__event_lines", "source_file, line_number")
+    planted = space.dbt("test", "--select", test)
+    assert planted.returncode != 0 and test in planted.output, planted.output[-3000:]
