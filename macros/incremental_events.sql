@@ -36,10 +36,19 @@
 {%- endmacro %}
 
 {#- SQL literal: the newest judged_at the incremental model `relation` holds (a time before any build when it is empty). -#}
-{% macro events_consumed_until(relation) -%}
+{#- With `read_until_model` (a one-row model of `consumed_until`, built after `relation` in each build), the
+    later of the two: a model whose rows are sparse (consent stated by few events, or none) would otherwise read
+    every line judged since its newest row, all history when it has none. -#}
+{% macro events_consumed_until(relation, read_until_model=none) -%}
     {%- set newest = none -%}
     {%- if execute -%}
-        {%- set newest = run_query('select cast(max(judged_at) as varchar) from ' ~ relation).columns[0].values()[0] -%}
+        {%- set newest_sql = 'select max(judged_at) from ' ~ relation -%}
+        {%- set mark = customer_segments.model_relation(read_until_model) if read_until_model else none -%}
+        {%- if mark is not none -%}
+            {%- set newest_sql = 'select greatest(coalesce((' ~ newest_sql ~ "), cast('1900-01-01' as timestamp)), "
+                ~ "coalesce((select max(consumed_until) from " ~ mark ~ "), cast('1900-01-01' as timestamp)))" -%}
+        {%- endif -%}
+        {%- set newest = run_query('select cast((' ~ newest_sql ~ ') as varchar)').columns[0].values()[0] -%}
     {%- endif -%}
     {{ return("cast('" ~ (newest or '1900-01-01 00:00:00') ~ "' as timestamp)") }}
 {%- endmacro %}
@@ -73,12 +82,12 @@
   same test written as a correlated EXISTS with the stamps compared row by
   row took seconds at 2M events.
 -#}
-{% macro forget_lines_judged_again(events_relation) -%}
+{% macro forget_lines_judged_again(events_relation, read_until_model=none) -%}
     {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
     {%- set judged_again -%}
         (source_file, line_number) in (
             select source_file, line_number from {{ events_relation }}
-            where judged_at > {{ customer_segments.events_consumed_until(this) }}
+            where judged_at > {{ customer_segments.events_consumed_until(this, read_until_model) }}
         )
     {%- endset -%}
     {%- do run_query(customer_segments.delete_where(this, judged_again)) -%}

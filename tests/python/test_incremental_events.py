@@ -105,3 +105,44 @@ def test_a_duplicate_raw_line_fails_the_whole_table_check(builds, tmp_path):
     plant_copy(space, "base_segment__event_lines", "source_file, line_number")
     planted = space.dbt("test", "--select", test)
     assert planted.returncode != 0 and test in planted.output, planted.output[-3000:]
+
+
+CONSENT_MODELS = ("+stg_segment__consent_preferences", "stg_segment__consent_lines_read")
+CONSENT_RUN_SQL = "target/compiled/customer_segments/models/staging/segment/stg_segment__consent_preferences.sql"
+
+
+def test_consent_reads_only_lines_judged_since_the_last_build_even_when_no_event_states_consent(tmp_path):
+    """No demo event states consent, so stg_segment__consent_preferences stays empty; its newest row cannot tell
+    how far it read. The next build must still read only the lines judged since the last one: the bound in its
+    SQL is stg_segment__consent_lines_read (the newest judged line when the consent model last ran), not the
+    beginning of time (which reads every line, every build)."""
+    import json
+
+    from customer_segments.generate import generate
+
+    space = Workspace(tmp_path / "consent")
+    generate(space.raw, space.truth, events=1_000, seed=7, progress=False, end_date="2026-10-31")
+    first = space.dbt("build", "--select", *CONSENT_MODELS, "--indirect-selection", "cautious",
+                      "--vars", f"{{as_of: '{AS_OF}'}}")
+    assert first.returncode == 0, first.output[-5000:]
+    assert space.query("select count(*) from stg_segment__consent_preferences")[0][0] == 0, "no event states consent"
+    read_until = space.query("select cast(consumed_until as varchar) from stg_segment__consent_lines_read")[0][0]
+    assert read_until == space.query("select cast(max(judged_at) as varchar) from stg_segment__events")[0][0]
+
+    source = sorted((space.raw / "events").glob("*.jsonl"))[0]
+    lines = []
+    for number, line in enumerate(source.read_text().splitlines()[:50]):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("messageId"):
+            message["messageId"] = f"consent-bound-{number}"
+            lines.append(json.dumps(message))
+    (space.raw / "events" / "part-later.jsonl").write_text("\n".join(lines) + "\n")
+    second = space.dbt("build", "--select", *CONSENT_MODELS, "--indirect-selection", "cautious",
+                       "--vars", f"{{as_of: '{AS_OF}'}}")
+    assert second.returncode == 0, second.output[-5000:]
+    compiled = (space.root / CONSENT_RUN_SQL).read_text()
+    assert f"judged_at > cast('{read_until}' as timestamp)" in compiled, compiled[-3000:]
+    assert space.query("select cast(consumed_until as varchar) from stg_segment__consent_lines_read")[0][0] > read_until

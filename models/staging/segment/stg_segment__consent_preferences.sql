@@ -12,14 +12,17 @@
   merges these with the consent file.
   Incremental on DuckDB: a build reads only the lines judged since the last
   one, after its pre-hook deleted the rows of lines judged again and of file
-  versions staging no longer holds (macros/incremental_events.sql); a table on
-  Spark, rebuilt every build.
+  versions staging no longer holds (macros/incremental_events.sql); how far the
+  last build read is the later of this table's newest judged_at and
+  stg_segment__consent_lines_read (consent is stated by few events, or none:
+  the newest row alone would make every build read all lines judged since);
+  a table on Spark, rebuilt every build.
 -#}
 {{ config(
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_lines_judged_again(ref('stg_segment__events')) }}",
+    pre_hook="{{ customer_segments.forget_lines_judged_again(ref('stg_segment__events'), 'stg_segment__consent_lines_read') }}",
 ) }}
 
 with
@@ -46,7 +49,7 @@ events as (
         and (context like '%categoryPreferences%' or context like '%gpc%' or context like '%globalPrivacyControl%')
     {%- if is_incremental() %}
         -- judged since the last build (a literal bound, so the scan skips older row groups)
-        and judged_at > {{ customer_segments.events_consumed_until(this) }}
+        and judged_at > {{ customer_segments.events_consumed_until(this, 'stg_segment__consent_lines_read') }}
     {%- endif %}
 
 ),
