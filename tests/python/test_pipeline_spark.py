@@ -65,9 +65,12 @@ def run_on_spark(out: Path, work: Path) -> None:
 
     paths = ["--project-dir", str(REPO_ROOT), "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
     # first as a plain `dbt build` (no session method registered): it must stop before anything runs
-    plain = dbtRunner().invoke(["build", "--select", "person_predictions", "--vars", VARS, *paths])
-    plain_text = " ".join([str(plain.exception or "")] + [str(getattr(r, "message", "") or "") for r in (plain.result or [])])
-    plain_built = [r.node.unique_id for r in (plain.result or []) if r.node.unique_id.startswith("model.") and str(r.status) == "success"]
+    plain_dbt = dbtRunner().invoke(["build", "--select", "person_predictions", "--vars", VARS, *paths])
+    log = work / "logs" / "dbt.log"  # where dbt writes a failed hook's message, whatever it returns
+    plain_text = " ".join([str(plain_dbt.exception or "")] + [str(getattr(r, "message", "") or "") for r in (plain_dbt.result or [])]
+                          + [log.read_text(errors="replace")[-20_000:] if log.exists() else ""])
+    plain_built = [r.node.unique_id for r in (plain_dbt.result or [])
+                   if r.node.unique_id.startswith("model.") and str(r.status) == "success"]
 
     register()  # the Python models' submission method, as `segments build` does (python -m ...spark_python)
     result = dbtRunner().invoke(["build", "--vars", VARS, "--exclude", *SPARK_EXCLUDE, *paths])
@@ -85,7 +88,7 @@ def run_on_spark(out: Path, work: Path) -> None:
         tables[model] = {"columns": frame.columns, "rows": [[number(plain(cell)) for cell in row] for row in frame.collect()]}
     built = sorted(r.node.unique_id.split(".")[-1] for r in result.result if r.node.unique_id.startswith("model."))
     out.write_text(json.dumps({"tables": tables, "models": built,
-                               "plain_dbt": {"success": plain.success, "text": plain_text, "built": plain_built}}))
+                               "plain_dbt": {"success": plain_dbt.success, "text": plain_text, "built": plain_built}}))
 
 
 def number(value):
