@@ -137,8 +137,9 @@ def run_dbt(args: list[str]) -> int:
     arguments, and BuildFailed when another process held the warehouse.
     """
     output = DbtOutput()
+    env = dbt_env()
     with subprocess.Popen(
-        dbt_command(*args), cwd=PROJECT_DIR, env=dbt_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        dbt_command(*args, env=env), cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace", bufsize=1,
     ) as process:
         assert process.stdout is not None

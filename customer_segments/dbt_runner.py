@@ -10,7 +10,10 @@ the same way:
   profiles.yml unless DBT_PROFILES_DIR says otherwise;
 - with telemetry off unless the user turned it on: dbt's anonymous usage
   statistics (also off in dbt_project.yml's `flags:`, for a plain `dbt build`)
-  and Great Expectations' analytics (the data-quality model runs GX inside dbt).
+  and Great Expectations' analytics (the data-quality model runs GX inside dbt);
+- on the spark target, through `python -m customer_segments.warehouse.spark_python`,
+  which lets dbt-spark run the project's dbt Python models in its own SparkSession
+  (docs/spark.md); a plain `dbt` there stops before building them.
 """
 
 from __future__ import annotations
@@ -35,8 +38,25 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def dbt_command(*args: str) -> list[str]:
-    """The command line of `dbt <args>`."""
+#: Runs dbt with the Python models' Spark submission method registered (named, not imported: this module
+#: imports nothing of ours).
+SPARK_DBT_MODULE = "customer_segments.warehouse.spark_python"
+
+
+def dbt_target(args: tuple[str, ...] | list[str], env: dict[str, str] | None = None) -> str:
+    """The profile target a dbt command line builds: its --target / -t, else SEGMENTS_TARGET (profiles.yml), else dev."""
+    for index, argument in enumerate(args):
+        if argument.startswith("--target="):
+            return argument.split("=", 1)[1]
+        if argument in ("--target", "-t") and index + 1 < len(args):
+            return args[index + 1]
+    return (os.environ if env is None else env).get("SEGMENTS_TARGET") or "dev"
+
+
+def dbt_command(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    """The command line of `dbt <args>` (`env`: the environment dbt will run in, for its SEGMENTS_TARGET)."""
+    if dbt_target(args, env) == "spark":
+        return [sys.executable, "-m", SPARK_DBT_MODULE, *args]
     return [dbt_executable(), *args]
 
 

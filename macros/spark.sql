@@ -33,3 +33,31 @@
     {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
     {{ return(sql) }}
 {% endmacro %}
+
+
+{#-
+  dbt Python models on Spark (on-run-start): dbt-spark's session method runs them only
+  through the submission method `session` that customer_segments.warehouse.spark_python
+  adds (docs/spark.md), which `segments build` starts dbt with. A plain `dbt build` has
+  no such method and would fail each Python model with "Submission method session is
+  not supported", skipping the data-quality gate and everything after it: stop before
+  anything runs, with a message that says what to run instead. Commands that select no
+  Python model (`dbt run -s staging`) are let through.
+-#}
+{% macro require_spark_python_session() %}
+    {%- if execute and target.type == 'spark' and env_var('SEGMENTS_SPARK_PYTHON_MODELS', '') != 'session' -%}
+        {%- set python_models = [] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model' and node.language == 'python' and node.unique_id in selected_resources -%}
+                {%- do python_models.append(node.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if python_models -%}
+            {{ exceptions.raise_compiler_error(
+                "On Spark, dbt Python models (" ~ (python_models | sort | join(', ')) ~ ") run in dbt's SparkSession "
+                ~ "only when dbt is started by `segments build` (or `python -m customer_segments.warehouse.spark_python "
+                ~ "build ...`, the same arguments as dbt), which registers their submission method; plain `dbt` cannot "
+                ~ "run them. See docs/spark.md.") }}
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}

@@ -253,7 +253,7 @@ QUICK_MODULES = (
     "test_docs_coverage", "test_bgnbd", "test_purchase_history", "test_quality_suite", "test_predictions_odd_histories",
     "test_segment_suggestions", "test_generate", "test_cli_build_arguments", "test_serving", "test_access_export",
     "test_explain", "test_bench_pipeline", "test_suite_layout", "test_package_imports", "test_docs_links",
-    "test_serving_bi", "test_freshness_line", "test_warehouse_memory", "test_activation",
+    "test_serving_bi", "test_freshness_line", "test_warehouse_memory", "test_activation", "test_spark_python",
 )
 
 

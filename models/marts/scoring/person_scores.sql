@@ -2,9 +2,8 @@
   CONTRACT person_scores: one row per person. RFM, the recency-weighted scores
   and the milestones are computed in SQL; p_alive, expected_purchases_90d and
   expected_spend_90d come from the predicted-purchases Python model
-  (person_predictions, BG/NBD + Gamma-Gamma) on DuckDB, and are null for people
-  without purchases, when the fit is withheld (fit_status says why) and on Spark
-  (no Python models there).
+  (person_predictions, BG/NBD + Gamma-Gamma) on every engine, and are null for
+  people without purchases and when the fit is withheld (fit_status says why).
 -#}
 
 with
@@ -38,19 +37,8 @@ milestones as (
 ),
 
 predictions as (
-{%- if target.type == 'duckdb' %}
 
     select person_id, p_alive, expected_purchases, expected_spend, fit_status from {{ ref('person_predictions') }}
-{%- else %}
-
-    select
-        cast(null as {{ dbt.type_string() }}) as person_id,
-        cast(null as double) as p_alive,
-        cast(null as double) as expected_purchases,
-        cast(null as double) as expected_spend,
-        cast(null as {{ dbt.type_string() }}) as fit_status
-    where 1 = 0
-{%- endif %}
 
 ),
 
@@ -78,11 +66,7 @@ scored as (
         predictions.p_alive,
         predictions.expected_purchases as expected_purchases_90d,
         predictions.expected_spend as expected_spend_90d,
-{%- if target.type == 'duckdb' %}
         predictions.fit_status,
-{%- else %}
-        case when rfm.person_id is not null then 'not fitted: predictions run as a dbt Python model, on DuckDB only' end as fit_status,
-{%- endif %}
         coalesce(milestones.is_activated, false) as is_activated,
         milestones.first_activation_at
 

@@ -1,7 +1,7 @@
 {#-
   CONTRACT segments: one row per segment definition: every model of the
   catalog (macro segment_models(), whatever its status) with its current
-  member count, plus, on DuckDB, the clusters of segment_suggestions as
+  member count, plus the clusters of segment_suggestions as
   status 'suggested' (reviewed by a person before anyone promotes one into the
   catalog; they never have members). The catalog definitions are the models'
   meta.segment, gathered by macro segment_catalog(); definition_hash changes
@@ -45,7 +45,6 @@ definitions as (
 ),
 
 suggestions as (
-{%- if target.type == 'duckdb' %}
 
     select
         segment_id,
@@ -69,11 +68,6 @@ suggestions as (
         suggested_rule
 
     from {{ ref('segment_suggestions') }}
-{%- else %}
-
-    -- no suggestions on Spark: the clustering is a dbt Python model
-    select * from definitions where 1 = 0
-{%- endif %}
 
 ),
 

@@ -1,5 +1,9 @@
 """The data-quality suite (Great Expectations) over the staged data: one row per expectation.
 
+Runs on DuckDB and on Spark (there through customer_segments.warehouse.spark_python, which runs
+dbt Python models in dbt's own SparkSession): the refs are read into pandas on either engine
+(customer_segments.warehouse.frames) and validated by the same suite.
+
 Runs after staging and before identity, scoring and segments (int_dq_gate stops
 them when a check with severity fail does not pass). The suite lives in
 customer_segments.quality.suite; thresholds and severities are dbt vars,
@@ -13,6 +17,13 @@ import ast
 from pathlib import Path
 
 from customer_segments.quality.suite import run
+from customer_segments.warehouse.frames import to_pandas, to_table
+
+#: The table's Spark types (on DuckDB they follow from the frame).
+SPARK_SCHEMA = (
+    "build_id string, checked_at timestamp, expectation string, severity string, success boolean, "
+    "observed_value string, threshold string, details string"
+)
 
 
 def _mapping(value):
@@ -25,21 +36,25 @@ def model(dbt, session):
     thresholds = {name: float(value) for name, value in _mapping(dbt.config.get("dq_thresholds")).items()}
     severity = _mapping(dbt.config.get("dq_severity"))
     docs_dir = dbt.config.get("dq_data_docs_dir")
-    metrics = dbt.ref("int_dq_metrics").df()
+    metrics = to_pandas(dbt.ref("int_dq_metrics"))
     tables = {
-        "event_types": dbt.ref("int_events_deduplicated")
-        .aggregate("message_type, canonical_event, count(*) as events", "message_type, canonical_event")
-        .df(),
-        "orders": dbt.ref("int_orders_deduplicated").df(),
-        "crm_contacts": dbt.ref("int_crm_contacts_deduplicated").df(),
-        "accounts": dbt.ref("int_crm_accounts_deduplicated").df(),
-        "email_event_types": dbt.ref("int_email_events_deduplicated")
-        .aggregate("event_type, count(*) as email_events", "event_type")
-        .df(),
-        "consent": dbt.ref("int_consent_latest").df(),
+        "event_types": to_pandas(
+            dbt.ref("int_events_deduplicated"),
+            columns=["message_type", "canonical_event", "count(*) as events"],
+            group_by=["message_type", "canonical_event"],
+        ),
+        "orders": to_pandas(dbt.ref("int_orders_deduplicated")),
+        "crm_contacts": to_pandas(dbt.ref("int_crm_contacts_deduplicated")),
+        "accounts": to_pandas(dbt.ref("int_crm_accounts_deduplicated")),
+        "email_event_types": to_pandas(
+            dbt.ref("int_email_events_deduplicated"),
+            columns=["event_type", "count(*) as email_events"],
+            group_by=["event_type"],
+        ),
+        "consent": to_pandas(dbt.ref("int_consent_latest")),
     }
     results = run(metrics, tables, thresholds, severity, Path(docs_dir).resolve() if docs_dir else None)
-    started = dbt.ref("int_build_started").df()
+    started = to_pandas(dbt.ref("int_build_started"))
     results.insert(0, "build_id", started["build_id"].iloc[0])
     results.insert(1, "checked_at", started["built_at"].iloc[0])
-    return results
+    return to_table(session, results, SPARK_SCHEMA)

@@ -1,7 +1,7 @@
 """Suggested segments: people clustered on their score features, for a person to review.
 
-dbt Python model (DuckDB only; disabled on Spark, so there are no suggestions
-there). Reads person_scores and the fit_score of each person's account, and
+dbt Python model, on DuckDB and on Spark (customer_segments.warehouse.spark_python;
+the frames are read and returned by customer_segments.warehouse.frames). Reads person_scores and the fit_score of each person's account, and
 the person's signals (int_person_signals: channel mix, and whether the first
 touch came from a campaign), and hands them to
 customer_segments.segments.suggest, which is unit-tested. The
@@ -13,26 +13,38 @@ Knobs: vars segment_suggestions_k_min, _k_max, _min_people, _seed.
 """
 
 from customer_segments.segments.suggest import suggest_segments
+from customer_segments.warehouse.frames import to_pandas, to_table
+
+#: The table's Spark types (on DuckDB they follow from the frame).
+SPARK_SCHEMA = (
+    "segment_id string, name string, entity_type string, status string, member_count bigint, share_of_people double, "
+    "profile string, suggested_rule string, rule_coverage double, rule_precision double"
+)
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    scores = dbt.ref("person_scores").filter("not_profiled_reason is null").df()
+    scores = to_pandas(dbt.ref("person_scores"), where="not_profiled_reason is null")
     scores = scores.drop(columns=["not_profiled_reason"])
-    people = dbt.ref("people").project("person_id, account_id").df()
-    accounts = dbt.ref("accounts").project("account_id, fit_score").df()
-    signals = dbt.ref("int_person_signals").project(
-        "person_id, email_share, product_share, case when first_campaign_source is null then 0 else 1 end as from_campaign"
-    ).df()
+    people = to_pandas(dbt.ref("people"), columns=["person_id", "account_id"])
+    accounts = to_pandas(dbt.ref("accounts"), columns=["account_id", "fit_score"])
+    signals = to_pandas(
+        dbt.ref("int_person_signals"),
+        columns=[
+            "person_id", "email_share", "product_share",
+            "case when first_campaign_source is null then 0 else 1 end as from_campaign",
+        ],
+    )
     features = (
         scores.merge(people, on="person_id", how="left")
         .merge(accounts, on="account_id", how="left")
         .merge(signals, on="person_id", how="left")
     )
-    return suggest_segments(
+    suggestions = suggest_segments(
         features,
         k_min=int(dbt.config.get("k_min")),
         k_max=int(dbt.config.get("k_max")),
         seed=int(dbt.config.get("seed")),
         min_people=int(dbt.config.get("min_people")),
     )
+    return to_table(session, suggestions, SPARK_SCHEMA)

@@ -2,8 +2,8 @@
   At-risk customers: valuable repeat customers going quiet. RFM segment
   'At risk' or 'Can''t lose them' (bought often or for a lot, but not lately),
   at least two orders, and, where the purchase model ran, a probability of
-  still being an active customer below var segment_at_risk_max_p_alive (on
-  Spark p_alive is null and that layer is skipped).
+  still being an active customer below var segment_at_risk_max_p_alive
+  (without a fitted purchase model p_alive is null and that layer is skipped).
   Layers: value (F, M) + recency + predicted churn. Ranked by spend.
 -#}
 
