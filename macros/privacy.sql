@@ -354,9 +354,8 @@
             {%- endif -%}
         {%- endfor -%}
         {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query('create table ' ~ kept ~ ' as select ' ~ select_list | join(', ') ~ ' from ' ~ relation) -%}
-        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' using parquet as select ' ~ select_list | join(', ') ~ ' from ' ~ relation) -%}
+        {%- do customer_segments.spark_replace_table(relation, kept) -%}
         {{ return(-1) }}
     {%- endif -%}
     {{ return(0) }}
@@ -371,16 +370,27 @@
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 {% macro spark__delete_where(relation, condition) -%}
-    {#- parquet tables cannot DELETE: keep the other rows in a copy and swap it in (runs the statements
-        itself); a table without a matching row is not rewritten (one count instead of four statements) -#}
+    {#- parquet tables cannot DELETE: the other rows are written once to a copy, which replaces the table
+        (runs the statements itself); a table without a matching row is not rewritten (one count instead of
+        four statements) -#}
     {%- if execute and run_query('select count(*) from ' ~ relation ~ ' where coalesce(' ~ condition ~ ', false)').columns[0].values()[0] > 0 -%}
         {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
         {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query('create table ' ~ kept ~ ' as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
-        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' using parquet as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
+        {%- do customer_segments.spark_replace_table(relation, kept) -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#-
+  Spark: `relation` becomes the table `replacement` (same columns): the old table is dropped and the new
+  one renamed to its name, so its rows are written once (a copy swapped in with INSERT OVERWRITE writes
+  them twice). A managed table's rename moves a folder: on a local or HDFS warehouse that is a rename,
+  on object storage a copy (docs/spark.md, On a cluster).
+-#}
+{% macro spark_replace_table(relation, replacement) -%}
+    {%- do run_query('drop table if exists ' ~ relation) -%}
+    {%- do run_query('alter table ' ~ replacement ~ ' rename to ' ~ relation) -%}
 {%- endmacro %}
 
 
@@ -601,7 +611,7 @@
     {%- endif -%}
 {%- endmacro %}
 {% macro spark__recount_segments(relations) -%}
-    {#- parquet tables cannot UPDATE: the recounted table is written aside and copied back, as delete_where does -#}
+    {#- parquet tables cannot UPDATE: the recounted table is written aside and swapped in, as delete_where does -#}
     {%- set found = {} -%}
     {%- for name, relation in relations if name in ('segments', 'segment_members') -%}
         {%- do found.update({name: relation}) -%}
@@ -620,12 +630,11 @@
             {%- endif -%}
         {%- endfor -%}
         {%- do run_query(
-            'create table ' ~ recounted ~ ' as select ' ~ select_list | join(', ')
+            'create table ' ~ recounted ~ ' using parquet as select ' ~ select_list | join(', ')
             ~ ' from ' ~ segments ~ ' as s left join (select segment_id, count(*) as member_count,'
             ~ ' sum(case when is_holdout then 1 else 0 end) as holdout_count from ' ~ found['segment_members']
             ~ ' group by segment_id) as m on m.segment_id = s.segment_id'
         ) -%}
-        {%- do run_query('insert overwrite table ' ~ segments ~ ' select * from ' ~ recounted) -%}
-        {%- do run_query('drop table if exists ' ~ recounted) -%}
+        {%- do customer_segments.spark_replace_table(segments, recounted) -%}
     {%- endif -%}
 {%- endmacro %}
