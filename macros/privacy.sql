@@ -482,24 +482,12 @@
         {%- if raw_columns and unparsed is not none -%}
             {%- do statements.append(customer_segments.mentions_erased(relation, raw_columns, unparsed, targets)) -%}
         {%- endif -%}
-        {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-        {%- for condition in statements -%}
-            {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
-        {%- endfor -%}
-        {#- other people's rows: redact the values in their free text, then drop what could not be redacted -#}
-        {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
-        {%- if text_columns -%}
-            {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
-            {%- if changed != 0 -%}
-                {%- do redacted.append(name ~ (' ' ~ changed if changed > 0 else '')) -%}
-            {%- endif -%}
-            {%- if changed > 0 -%}
-                {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
-            {%- endif -%}
+        {%- set outcome = customer_segments.purge_table(relation, statements, targets) -%}
+        {%- if outcome['redacted'] != 0 -%}
+            {%- do redacted.append(name ~ (' ' ~ outcome['redacted'] if outcome['redacted'] > 0 else '')) -%}
         {%- endif -%}
-        {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-        {%- if before != after -%}
-            {%- do purged.append(name ~ ' ' ~ (before - after)) -%}
+        {%- if outcome['deleted'] != 0 -%}
+            {%- do purged.append(name ~ ' ' ~ outcome['deleted']) -%}
         {%- endif -%}
     {%- endfor -%}
     {#- the log last: a request counts as done only with everything above -#}
@@ -521,6 +509,69 @@
         ~ purged | join(', ') ~ '); mentions redacted in other rows of ' ~ redacted | length ~ ' tables ('
         ~ redacted | join(', ') ~ ').', info=true) -%}
     {{ return('') }}
+{%- endmacro %}
+
+
+{#-
+  One table of the purge: delete its rows matching any of `statements` (conditions), then redact the
+  mentions of `targets` in the string columns of the rows that stay, and delete the rows whose text still
+  mentions one. Returns {'deleted': rows deleted, 'redacted': rows redacted (-1: some, not counted)}.
+-#}
+{% macro purge_table(relation, statements, targets) -%}
+    {{ return(adapter.dispatch('purge_table', 'customer_segments')(relation, statements, targets)) }}
+{%- endmacro %}
+{% macro default__purge_table(relation, statements, targets) -%}
+    {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+    {%- for condition in statements -%}
+        {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
+    {%- endfor -%}
+    {#- other people's rows: redact the values in their free text, then drop what could not be redacted -#}
+    {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
+    {%- set changed = 0 -%}
+    {%- if text_columns -%}
+        {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
+        {%- if changed > 0 -%}
+            {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+    {{ return({'deleted': before - after, 'redacted': changed}) }}
+{%- endmacro %}
+{#-
+  Spark: Parquet tables cannot DELETE or UPDATE, so a table that changes is rewritten; here it is
+  rewritten at most once, with every deletion and redaction in the one statement, and a table that
+  loses no row and has no mention (most of them) is only read, once, to count both.
+-#}
+{% macro spark__purge_table(relation, statements, targets) -%}
+    {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
+    {%- set parts = [] -%}
+    {%- for condition in statements -%}{%- do parts.append('coalesce(' ~ condition ~ ', false)') -%}{%- endfor -%}
+    {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
+    {%- set mentioning = ('coalesce(' ~ customer_segments.spark__mentions_erased(relation, text_columns, 'true', targets) ~ ', false)') if text_columns else 'false' -%}
+    {%- set counted = run_query('select count(*), count_if(' ~ deleting ~ '), count_if(not ' ~ deleting ~ ' and ' ~ mentioning ~ ') from ' ~ relation) -%}
+    {%- set before, deleted, mentions = counted.rows[0][0], counted.rows[0][1], counted.rows[0][2] -%}
+    {%- if deleted == 0 and mentions == 0 -%}
+        {{ return({'deleted': 0, 'redacted': 0}) }}
+    {%- endif -%}
+    {%- set pattern = "(select concat('(?i)(', concat_ws('|', collect_list(concat('\\\\Q', replace(value, '\\\\E', '\\\\E\\\\\\\\E\\\\Q'), '\\\\E'))), ')')"
+        ~ " from (select distinct lower(identifier_value) as value from " ~ targets ~ " where length(identifier_value) >= 6"
+        ~ " union select distinct lower(url_encode(identifier_value)) from " ~ targets ~ " where length(identifier_value) >= 6) as v)" -%}
+    {%- set select_list = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if column.name in text_columns and mentions > 0 -%}
+            {%- do select_list.append('regexp_replace(`' ~ column.name ~ '`, ' ~ pattern ~ ", '[erased]') as `" ~ column.name ~ '`') -%}
+        {%- else -%}
+            {%- do select_list.append('`' ~ column.name ~ '`') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- do run_query('create table ' ~ kept ~ ' using parquet as select * from (select ' ~ select_list | join(', ')
+        ~ ' from ' ~ relation ~ ' where not ' ~ deleting ~ ') as redacted'
+        ~ (' where not ' ~ mentioning if mentions > 0 else '')) -%}
+    {%- set after = run_query('select count(*) from ' ~ kept).columns[0].values()[0] -%}
+    {%- do customer_segments.spark_replace_table(relation, kept) -%}
+    {{ return({'deleted': before - after, 'redacted': mentions}) }}
 {%- endmacro %}
 
 
