@@ -290,10 +290,12 @@
 {% macro default__mentions_erased(relation, columns, scope, targets) -%}
     rowid in (select row_id from ({{ customer_segments.erasure_text_hits(relation, columns, scope, targets) }}) as mentions)
 {%- endmacro %}
-{% macro spark__mentions_erased(relation, columns, scope, targets) -%}
+{% macro spark__mentions_erased(relation, columns, scope, targets, qualifier=none) -%}
+    {#- the columns qualified by the table's name (or `qualifier`): unqualified, a column that targets
+        also has (identifier_value, person_id) would be read from targets inside the subquery -#}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append('cast(`' ~ column ~ '` as string)') -%}
+        {%- do parts.append('cast(`' ~ (qualifier or relation.identifier) ~ '`.`' ~ column ~ '` as string)') -%}
     {%- endfor -%}
     {%- set text = "lower(concat_ws(' ', " ~ parts | join(', ') ~ "))" -%}
     (({{ scope }}) and exists (
@@ -548,6 +550,7 @@
     {%- for condition in statements -%}{%- do parts.append('coalesce(' ~ condition ~ ', false)') -%}{%- endfor -%}
     {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
     {%- set mentioning = ('coalesce(' ~ customer_segments.spark__mentions_erased(relation, text_columns, 'true', targets) ~ ', false)') if text_columns else 'false' -%}
+    {%- set still_mentioning = ('coalesce(' ~ customer_segments.spark__mentions_erased(relation, text_columns, 'true', targets, 'redacted') ~ ', false)') if text_columns else 'false' -%}
     {%- set counted = run_query('select count(*), count_if(' ~ deleting ~ '), count_if(not ' ~ deleting ~ ' and ' ~ mentioning ~ ') from ' ~ relation) -%}
     {%- set before, deleted, mentions = counted.rows[0][0], counted.rows[0][1], counted.rows[0][2] -%}
     {%- if deleted == 0 and mentions == 0 -%}
@@ -568,7 +571,7 @@
     {%- do run_query('drop table if exists ' ~ kept) -%}
     {%- do run_query('create table ' ~ kept ~ ' using parquet as select * from (select ' ~ select_list | join(', ')
         ~ ' from ' ~ relation ~ ' where not ' ~ deleting ~ ') as redacted'
-        ~ (' where not ' ~ mentioning if mentions > 0 else '')) -%}
+        ~ (' where not ' ~ still_mentioning if mentions > 0 else '')) -%}
     {%- set after = run_query('select count(*) from ' ~ kept).columns[0].values()[0] -%}
     {%- do customer_segments.spark_replace_table(relation, kept) -%}
     {{ return({'deleted': before - after, 'redacted': mentions}) }}
