@@ -290,10 +290,12 @@
 {% macro default__mentions_erased(relation, columns, scope, targets) -%}
     rowid in (select row_id from ({{ customer_segments.erasure_text_hits(relation, columns, scope, targets) }}) as mentions)
 {%- endmacro %}
-{% macro spark__mentions_erased(relation, columns, scope, targets) -%}
+{% macro spark__mentions_erased(relation, columns, scope, targets, qualifier=none) -%}
+    {#- the columns qualified by the table's name (or `qualifier`): unqualified, a column that targets
+        also has (identifier_value, person_id) would be read from targets inside the subquery -#}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append('cast(`' ~ column ~ '` as string)') -%}
+        {%- do parts.append('cast(`' ~ (qualifier or relation.identifier) ~ '`.`' ~ column ~ '` as string)') -%}
     {%- endfor -%}
     {%- set text = "lower(concat_ws(' ', " ~ parts | join(', ') ~ "))" -%}
     (({{ scope }}) and exists (
@@ -354,9 +356,8 @@
             {%- endif -%}
         {%- endfor -%}
         {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query('create table ' ~ kept ~ ' as select ' ~ select_list | join(', ') ~ ' from ' ~ relation) -%}
-        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' using parquet as select ' ~ select_list | join(', ') ~ ' from ' ~ relation) -%}
+        {%- do customer_segments.spark_replace_table(relation, kept) -%}
         {{ return(-1) }}
     {%- endif -%}
     {{ return(0) }}
@@ -371,16 +372,27 @@
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 {% macro spark__delete_where(relation, condition) -%}
-    {#- parquet tables cannot DELETE: keep the other rows in a copy and swap it in (runs the statements
-        itself); a table without a matching row is not rewritten (one count instead of four statements) -#}
+    {#- parquet tables cannot DELETE: the other rows are written once to a copy, which replaces the table
+        (runs the statements itself); a table without a matching row is not rewritten (one count instead of
+        four statements) -#}
     {%- if execute and run_query('select count(*) from ' ~ relation ~ ' where coalesce(' ~ condition ~ ', false)').columns[0].values()[0] > 0 -%}
         {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
         {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query('create table ' ~ kept ~ ' as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
-        {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ kept) -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' using parquet as select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
+        {%- do customer_segments.spark_replace_table(relation, kept) -%}
     {%- endif -%}
     select 1
+{%- endmacro %}
+
+{#-
+  Spark: `relation` becomes the table `replacement` (same columns): the old table is dropped and the new
+  one renamed to its name, so its rows are written once (a copy swapped in with INSERT OVERWRITE writes
+  them twice). A managed table's rename moves a folder: on a local or HDFS warehouse that is a rename,
+  on object storage a copy (docs/spark.md, On a cluster).
+-#}
+{% macro spark_replace_table(relation, replacement) -%}
+    {%- do run_query('drop table if exists ' ~ relation) -%}
+    {%- do run_query('alter table ' ~ replacement ~ ' rename to ' ~ relation) -%}
 {%- endmacro %}
 
 
@@ -472,24 +484,12 @@
         {%- if raw_columns and unparsed is not none -%}
             {%- do statements.append(customer_segments.mentions_erased(relation, raw_columns, unparsed, targets)) -%}
         {%- endif -%}
-        {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-        {%- for condition in statements -%}
-            {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
-        {%- endfor -%}
-        {#- other people's rows: redact the values in their free text, then drop what could not be redacted -#}
-        {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
-        {%- if text_columns -%}
-            {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
-            {%- if changed != 0 -%}
-                {%- do redacted.append(name ~ (' ' ~ changed if changed > 0 else '')) -%}
-            {%- endif -%}
-            {%- if changed > 0 -%}
-                {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
-            {%- endif -%}
+        {%- set outcome = customer_segments.purge_table(relation, statements, targets) -%}
+        {%- if outcome['redacted'] != 0 -%}
+            {%- do redacted.append(name ~ (' ' ~ outcome['redacted'] if outcome['redacted'] > 0 else '')) -%}
         {%- endif -%}
-        {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
-        {%- if before != after -%}
-            {%- do purged.append(name ~ ' ' ~ (before - after)) -%}
+        {%- if outcome['deleted'] != 0 -%}
+            {%- do purged.append(name ~ ' ' ~ outcome['deleted']) -%}
         {%- endif -%}
     {%- endfor -%}
     {#- the log last: a request counts as done only with everything above -#}
@@ -511,6 +511,70 @@
         ~ purged | join(', ') ~ '); mentions redacted in other rows of ' ~ redacted | length ~ ' tables ('
         ~ redacted | join(', ') ~ ').', info=true) -%}
     {{ return('') }}
+{%- endmacro %}
+
+
+{#-
+  One table of the purge: delete its rows matching any of `statements` (conditions), then redact the
+  mentions of `targets` in the string columns of the rows that stay, and delete the rows whose text still
+  mentions one. Returns {'deleted': rows deleted, 'redacted': rows redacted (-1: some, not counted)}.
+-#}
+{% macro purge_table(relation, statements, targets) -%}
+    {{ return(adapter.dispatch('purge_table', 'customer_segments')(relation, statements, targets)) }}
+{%- endmacro %}
+{% macro default__purge_table(relation, statements, targets) -%}
+    {%- set before = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+    {%- for condition in statements -%}
+        {%- do run_query(customer_segments.delete_where(relation, condition)) -%}
+    {%- endfor -%}
+    {#- other people's rows: redact the values in their free text, then drop what could not be redacted -#}
+    {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
+    {%- set changed = 0 -%}
+    {%- if text_columns -%}
+        {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
+        {%- if changed > 0 -%}
+            {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
+    {{ return({'deleted': before - after, 'redacted': changed}) }}
+{%- endmacro %}
+{#-
+  Spark: Parquet tables cannot DELETE or UPDATE, so a table that changes is rewritten; here it is
+  rewritten at most once, with every deletion and redaction in the one statement, and a table that
+  loses no row and has no mention (most of them) is only read, once, to count both.
+-#}
+{% macro spark__purge_table(relation, statements, targets) -%}
+    {%- set text_columns = customer_segments.erasure_text_columns(relation) -%}
+    {%- set parts = [] -%}
+    {%- for condition in statements -%}{%- do parts.append('coalesce(' ~ condition ~ ', false)') -%}{%- endfor -%}
+    {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
+    {%- set mentioning = ('coalesce(' ~ customer_segments.spark__mentions_erased(relation, text_columns, 'true', targets) ~ ', false)') if text_columns else 'false' -%}
+    {%- set still_mentioning = ('coalesce(' ~ customer_segments.spark__mentions_erased(relation, text_columns, 'true', targets, 'redacted') ~ ', false)') if text_columns else 'false' -%}
+    {%- set counted = run_query('select count(*), count_if(' ~ deleting ~ '), count_if(not ' ~ deleting ~ ' and ' ~ mentioning ~ ') from ' ~ relation) -%}
+    {%- set before, deleted, mentions = counted.rows[0][0], counted.rows[0][1], counted.rows[0][2] -%}
+    {%- if deleted == 0 and mentions == 0 -%}
+        {{ return({'deleted': 0, 'redacted': 0}) }}
+    {%- endif -%}
+    {%- set pattern = "(select concat('(?i)(', concat_ws('|', collect_list(concat('\\\\Q', replace(value, '\\\\E', '\\\\E\\\\\\\\E\\\\Q'), '\\\\E'))), ')')"
+        ~ " from (select distinct lower(identifier_value) as value from " ~ targets ~ " where length(identifier_value) >= 6"
+        ~ " union select distinct lower(url_encode(identifier_value)) from " ~ targets ~ " where length(identifier_value) >= 6) as v)" -%}
+    {%- set select_list = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- if column.name in text_columns and mentions > 0 -%}
+            {%- do select_list.append('regexp_replace(`' ~ column.name ~ '`, ' ~ pattern ~ ", '[erased]') as `" ~ column.name ~ '`') -%}
+        {%- else -%}
+            {%- do select_list.append('`' ~ column.name ~ '`') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__erasure_kept'}) -%}
+    {%- do run_query('drop table if exists ' ~ kept) -%}
+    {%- do run_query('create table ' ~ kept ~ ' using parquet as select * from (select ' ~ select_list | join(', ')
+        ~ ' from ' ~ relation ~ ' where not ' ~ deleting ~ ') as redacted'
+        ~ (' where not ' ~ still_mentioning if mentions > 0 else '')) -%}
+    {%- set after = run_query('select count(*) from ' ~ kept).columns[0].values()[0] -%}
+    {%- do customer_segments.spark_replace_table(relation, kept) -%}
+    {{ return({'deleted': before - after, 'redacted': mentions}) }}
 {%- endmacro %}
 
 
@@ -601,7 +665,7 @@
     {%- endif -%}
 {%- endmacro %}
 {% macro spark__recount_segments(relations) -%}
-    {#- parquet tables cannot UPDATE: the recounted table is written aside and copied back, as delete_where does -#}
+    {#- parquet tables cannot UPDATE: the recounted table is written aside and swapped in, as delete_where does -#}
     {%- set found = {} -%}
     {%- for name, relation in relations if name in ('segments', 'segment_members') -%}
         {%- do found.update({name: relation}) -%}
@@ -620,13 +684,12 @@
             {%- endif -%}
         {%- endfor -%}
         {%- do run_query(
-            'create table ' ~ recounted ~ ' as select ' ~ select_list | join(', ')
+            'create table ' ~ recounted ~ ' using parquet as select ' ~ select_list | join(', ')
             ~ ' from ' ~ segments ~ ' as s left join (select segment_id, count(*) as member_count,'
             ~ ' sum(case when is_holdout then 1 else 0 end) as holdout_count from ' ~ found['segment_members']
             ~ ' group by segment_id) as m on m.segment_id = s.segment_id'
         ) -%}
-        {%- do run_query('insert overwrite table ' ~ segments ~ ' select * from ' ~ recounted) -%}
-        {%- do run_query('drop table if exists ' ~ recounted) -%}
+        {%- do customer_segments.spark_replace_table(segments, recounted) -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -336,27 +336,44 @@
 
 {#-
   The lines of one text file (optionally .gz) with their 1-based line number,
-  as a subquery (source_file, line_number, raw_line). The text source reads a
-  file in order, split by split, and monotonically_increasing_id() grows with
-  the split and the row within it, so numbering by it is the file's line
-  order. skip_empty: leave empty lines out before numbering (DuckDB's CSV
-  reader skips them; its line reader counts them).
-  The numbering is one window over the whole file, i.e. one task: fine for
-  files of a few million lines, a bottleneck beyond (docs/known-gaps.md).
+  as a subquery (source_file, line_number, raw_line). skip_empty: leave empty
+  lines out before numbering (DuckDB's CSV reader skips them; its line reader
+  counts them).
+  Numbered in parallel, with no window over the lines: the text source reads a
+  file in blocks (splits; a .gz file is one), each block in order within one
+  task, where monotonically_increasing_id() counts the rows one by one. A
+  line's number is its position within its block (its id minus the block's
+  first id) plus the lines of the blocks before it in the file
+  (input_file_block_start orders them). The blocks' counts are one small
+  aggregate; the lines are never shuffled. The file is scanned twice (the ids
+  are the same both times: same blocks, same order).
 -#}
 {% macro spark_numbered_lines(file, skip_empty=false) -%}
+    {%- set positioned -%}
+        select input_file_block_start() as block_start, monotonically_increasing_id() as line_position, value
+        from text.`{{ file }}`
+        {%- if skip_empty %}
+        where value <> ''
+        {%- endif %}
+    {%- endset -%}
     (
         select
             {{ customer_segments.sql_string(customer_segments.relative_source_file(file)) }} as source_file,
-            row_number() over (order by line_position) as line_number,
-            value as raw_line
-        from (
-            select monotonically_increasing_id() as line_position, value
-            from text.`{{ file }}`
-            {%- if skip_empty %}
-            where value <> ''
-            {%- endif %}
-        ) as positioned
+            positioned.line_position - blocks.first_position + blocks.lines_before + 1 as line_number,
+            positioned.value as raw_line
+        from ({{ positioned }}) as positioned
+        inner join (
+            select
+                block_start,
+                first_position,
+                coalesce(sum(line_count) over (order by block_start rows between unbounded preceding and 1 preceding), 0) as lines_before
+            from (
+                select block_start, min(line_position) as first_position, count(*) as line_count
+                from ({{ positioned }}) as block_lines
+                group by block_start
+            ) as counted
+        ) as blocks
+            on positioned.block_start = blocks.block_start
     )
 {%- endmacro %}
 

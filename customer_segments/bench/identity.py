@@ -89,10 +89,11 @@ class Measured:
     wall_seconds: float
     cpu_seconds: float  # user + system: less sensitive than wall time to other work on the machine
     peak_rss_bytes: int
+    peak_tree_rss_bytes: int = 0  # the command and every process under it (a JVM), sampled (bench.measure)
 
 
 def measure(command: list[str], *, env: dict[str, str], log: Path, stdout: Path | None = None,
-            progress: Callable[[str], None] | None = None) -> Measured:
+            progress: Callable[[str], None] | None = None, cwd: Path = REPO_ROOT) -> Measured:
     """Run `command` through customer_segments.bench.measure, output appended to `log` (stdout to `stdout` if given).
 
     The small measuring process forks the command, so its peak RSS is not floored
@@ -105,7 +106,7 @@ def measure(command: list[str], *, env: dict[str, str], log: Path, stdout: Path 
     wrapper = [sys.executable, "-m", "customer_segments.bench.measure", str(report), "--", *command]
     started, offset = time.monotonic(), log.stat().st_size if log.exists() else 0
     with log.open("ab") as errors, (stdout.open("wb") if stdout else log.open("ab")) as output:
-        child = subprocess.Popen(wrapper, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
+        child = subprocess.Popen(wrapper, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=errors)
         while True:
             try:
                 returncode = child.wait(timeout=PROGRESS_SECONDS if progress else None)
@@ -116,7 +117,8 @@ def measure(command: list[str], *, env: dict[str, str], log: Path, stdout: Path 
     if returncode != 0 or not report.exists():
         raise BenchError(f"could not run {command[0]} (exit {returncode}); see {log}")
     result = json.loads(report.read_text())
-    return Measured(result["returncode"], result["wall_seconds"], result["cpu_seconds"], result["peak_rss_bytes"])
+    return Measured(result["returncode"], result["wall_seconds"], result["cpu_seconds"], result["peak_rss_bytes"],
+                    result.get("peak_tree_rss_bytes", 0))
 
 
 @dataclass

@@ -5,6 +5,7 @@ targets. (The full benchmark runs by hand: bin/bench; its figures are in docs/be
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -113,3 +114,71 @@ def test_slowest_nodes_names_each_node_once_slowest_first(tmp_path):
 
 def test_the_benchmark_times_the_scheduled_build():
     assert pipeline.SCHEDULED_BUILD == ["build", "--exclude-resource-type", "unit_test"]
+
+
+# ------------------------------------------------------------------ bin/bench --engine spark
+
+def test_process_tree_memory_counts_a_child_the_command_never_waits_for():
+    """Spark's JVM is a child of the Python driver: the tree's memory must include it (ru_maxrss does not)."""
+    import subprocess
+    import sys
+    import time
+
+    from customer_segments.bench.measure import tree_rss_bytes
+
+    alone = tree_rss_bytes(os.getpid())
+    script = "import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'x = bytearray(300 * 2**20); import time; time.sleep(30)']); time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline, seen = time.monotonic() + 20, 0
+        while time.monotonic() < deadline and seen < 300 * 2**20:
+            seen = tree_rss_bytes(parent.pid)  # the parent holds little; its child 300 MiB
+            time.sleep(0.2)
+        assert seen >= 300 * 2**20
+        assert tree_rss_bytes(os.getpid()) >= alone + 300 * 2**20  # this process's tree now holds both
+    finally:
+        for child in subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True).stdout.split():
+            os.kill(int(child), 9)
+        parent.kill()
+        parent.wait()
+
+
+def test_spark_comparison_names_the_tables_that_differ():
+    from customer_segments.bench import spark
+
+    wanted = spark.columns_wanted()
+    duck = {table: [[f"{table}-{column}-{n}" for column in columns] for n in range(3)] for table, columns in wanted.items()}
+    duck["person_scores"] = [[f"p{n}" if column == "person_id" else 0.5 for column in wanted["person_scores"]] for n in range(3)]
+    same = spark.compare(duck, json.loads(json.dumps(duck)))
+    assert all(verdict.startswith("agree") for verdict in same.values()) and len(same) == len(spark.COMPARED) + 1
+    # DuckDB's suggested segments (k-means) are not Spark's to have
+    status = wanted["segments"].index("status")
+    with_suggested = dict(duck, segments=duck["segments"] + [[("suggested" if i == status else "x") for i in range(len(wanted["segments"]))]])
+    assert spark.compare(with_suggested, duck)["segments"].startswith("agree")
+    # one quarantined line numbered differently, one score off by more than 1e-9
+    moved = json.loads(json.dumps(duck))
+    moved["quarantined_rows"][0][wanted["quarantined_rows"].index("line_number")] = 7
+    moved["person_scores"][1][wanted["person_scores"].index("engagement_score")] = 0.5 + 1e-6
+    verdicts = spark.compare(duck, moved)
+    assert verdicts["quarantined_rows"].startswith("DIFFER: 1 rows only on DuckDB, 1 only on Spark")
+    assert verdicts["person_scores (engagement_score, intent_score)"] == "DIFFER for 1 of 3"
+    assert [table for table, verdict in verdicts.items() if not verdict.startswith("agree")] == [
+        "quarantined_rows", "person_scores (engagement_score, intent_score)"]
+    assert not spark.agreed({"agreement": verdicts}) and spark.agreed({"agreement": same})
+
+
+@pytest.mark.parametrize("argv, chosen", [
+    (["--engine", "spark", "--events", "5000"], ("spark", ["--events", "5000"])),
+    (["--events", "5000", "--engine=spark"], ("spark", ["--events", "5000"])),
+    (["--engine", "duckdb", "--events", "5000"], ("pipeline", ["--events", "5000"])),
+    (["--events", "5000"], ("pipeline", ["--events", "5000"])),
+])
+def test_bench_engine_option_picks_the_benchmark(monkeypatch, argv, chosen):
+    from customer_segments.bench import __main__ as bench_main
+
+    calls = []
+    monkeypatch.setattr(bench_main.spark, "main", lambda rest: calls.append(("spark", rest)) or 0)
+    monkeypatch.setattr(bench_main.pipeline, "main", lambda rest: calls.append(("pipeline", rest)) or 0)
+    assert bench_main.main(argv) == 0
+    assert calls == [chosen]
+    assert bench_main.main(["--engine", "presto"]) == 2

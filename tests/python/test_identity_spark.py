@@ -6,6 +6,10 @@ Spark and compares the marts): DuckDB builds a small generated data set, its int
 (dbt-spark `session` method, the `spark` target of profiles.yml) loads it, seeds
 identity_junk_values and identity_edge_sources and runs the identity models twice, the second time
 reading int_identity_person_ids' own previous state as a later build would.
+A third run has identity_max_user_ids_per_person = 2 (a walk over the alias walk, which Spark planned
+out of memory when its rounds were CTEs) on sightings with planted users: two that share an email
+(joined at K = 2) and three chained by anonymous ids (three user ids: joined to nobody); DuckDB runs
+the same, and the two must agree row by row.
 
 Every Spark step runs in one helper process (this module run with -m): one JVM instead of one per
 dbt command keeps the test well under three minutes. Its warehouse, Derby metastore, dbt target and
@@ -21,9 +25,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from customer_segments.bench.identity import GRAPH_MODELS
@@ -37,6 +42,17 @@ SEEDS = ["identity_junk_values", "identity_edge_sources"]
 # The graph's inputs from outside it: copied from the DuckDB build into Spark tables.
 INPUT_MODELS = ["int_identity_sightings", "int_erasure_targets"]
 SPARK_SCHEMA = "segments_spark_test"
+# identity_max_user_ids_per_person = 2, on sightings with these planted (identify calls): k2-user-a and k2-user-b
+# share an email (joined at K = 2); k2-user-c, -d and -e are chained by two anonymous ids (three users > 2: not joined)
+K2_VARS = '{"identity_max_user_ids_per_person": 2}'
+K2_PLANTED = [
+    ("k2-user-a", "email", "k2-shared@example.com"),
+    ("k2-user-b", "email", "k2-shared@example.com"),
+    ("k2-user-c", "anonymous_id", "k2-anon-cd"),
+    ("k2-user-d", "anonymous_id", "k2-anon-cd"),
+    ("k2-user-d", "anonymous_id", "k2-anon-de"),
+    ("k2-user-e", "anonymous_id", "k2-anon-de"),
+]
 # Tiny data: a few shuffle partitions instead of 200, no web UI.
 SPARK_SUBMIT_ARGS = "--conf spark.sql.shuffle.partitions=2 --conf spark.ui.enabled=false pyspark-shell"
 
@@ -90,7 +106,13 @@ def run_on_spark(inputs: Path, out: Path, work: Path) -> None:
     first = snapshot()
     dbt("run", "--select", *IDENTITY_MODELS)  # int_identity_person_ids now reads its previous ids
     second = snapshot()
-    out.write_text(json.dumps({"first": first, "second": second}))
+    # K = 2 on the sightings with the planted users
+    spark.read.parquet(str(inputs / "int_identity_sightings_k2.parquet")).write.mode("overwrite").saveAsTable(
+        relation("int_identity_sightings") + "_k2")
+    spark.sql(f"insert overwrite table {relation('int_identity_sightings')} select * from {relation('int_identity_sightings')}_k2")
+    dbt("run", "--select", *[model for model in IDENTITY_MODELS if model != "int_identity_sightings"], "--vars", K2_VARS)
+    k2 = snapshot()
+    out.write_text(json.dumps({"first": first, "second": second, "k2": k2}))
 
 
 # ------------------------------------------------------------------ the test
@@ -156,12 +178,27 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
     inputs.mkdir()
     for model in INPUT_MODELS:
         space.query(f"copy {model} to '{inputs / (model + '.parquet')}' (format parquet)")
+    first = duckdb_tables(space)
+    # K = 2 on DuckDB: the planted users added to the sightings, the graph run again (its previous ids: the first run's)
+    columns = [row[0] for row in space.query("select column_name from (describe int_identity_sightings)")]
+    for user_id, partner_type, partner_value in K2_PLANTED:
+        values = {"source": "identify", "identifier_type": "user_id", "identifier_value": user_id, "partner_type": partner_type,
+                  "partner_value": partner_value, "sightings": 1, "first_seen_at": "2026-10-01 00:00:00",
+                  "last_seen_at": "2026-10-01 00:00:00"}
+        with duckdb.connect(str(space.database)) as connection:
+            connection.execute(f"insert into int_identity_sightings ({', '.join(values)}) values ({', '.join('?' for _ in values)})",
+                               list(values.values()))
+    space.query(f"copy int_identity_sightings to '{inputs / 'int_identity_sightings_k2.parquet'}' (format parquet)")
+    k2_run = space.dbt("run", "--select", *[model for model in IDENTITY_MODELS if model != "int_identity_sightings"], "--vars", K2_VARS)
+    assert k2_run.returncode == 0, k2_run.output[-5000:]
+    assert set(columns) >= {"source", "identifier_type", "identifier_value", "partner_type", "partner_value"}
 
     work = space.root / "spark"
     out = work / "tables.json"
     run_spark_helper("tests.python.test_identity_spark", [str(inputs), str(out), str(work)], work, SPARK_SCHEMA)
     spark = json.loads(out.read_text())
-    return {"duckdb": duckdb_tables(space), "spark": spark["first"], "spark_again": spark["second"]}
+    return {"duckdb": first, "spark": spark["first"], "spark_again": spark["second"],
+            "duckdb_k2": duckdb_tables(space), "spark_k2": spark["k2"]}
 
 
 @pytest.mark.parametrize("model", IDENTITY_MODELS)
@@ -180,6 +217,34 @@ def test_person_ids_agree_across_engines_and_a_second_spark_build_keeps_them(eng
     # the second build read the first one's ids (Spark copies them aside first): every id was kept
     history = as_counter(again["rows"], again["columns"], ["previous_person_id", "person_id", "id_origin"])
     assert {(previous == person, origin) for previous, person, origin in history} == {(True, "kept")}
+
+
+@pytest.mark.parametrize("model", IDENTITY_MODELS)
+def test_spark_builds_the_graph_with_two_user_ids_per_person_as_duckdb_does(engines: dict, model: str):
+    duck, spark = engines["duckdb_k2"][model], engines["spark_k2"][model]
+    expected, got = as_counter(duck["rows"], duck["columns"]), as_counter(spark["rows"], spark["columns"])
+    assert got == expected, f"{model}: only on DuckDB {list((expected - got).items())[:5]}, only on Spark {list((got - expected).items())[:5]}"
+
+
+def test_two_user_ids_per_person_joins_the_planted_pair_and_not_the_chain_of_three(engines: dict):
+    groups = {}
+    for engine in ("spark_k2", "spark"):
+        table = engines[engine]["int_identity_user_groups"]
+        groups[engine] = {user_id: group for user_id, group in as_counter(table["rows"], table["columns"], ["user_id", "user_group_id"])}
+    k2 = groups["spark_k2"]
+    assert k2["k2-user-a"] == k2["k2-user-b"]  # one email, two users: one person at K = 2
+    assert len({k2["k2-user-c"], k2["k2-user-d"], k2["k2-user-e"]}) == 3  # three users chained: over the limit, not joined
+    assert "k2-user-a" not in groups["spark"]  # planted for the K = 2 run only
+    # nothing else moved: the other users are grouped as in the K = 1 run (node ids may shift: compared as sets)
+
+    def grouped(by_user: dict) -> set:
+        members = defaultdict(set)
+        for user, group in by_user.items():
+            if not user.startswith("k2-"):
+                members[group].add(user)
+        return {frozenset(users) for users in members.values()}
+
+    assert grouped(k2) == grouped(groups["spark"])
 
 
 if __name__ == "__main__":

@@ -16,15 +16,15 @@
   is_converged is false for an identifier whose label a further round would
   still change (test assert_identity_graph_converged): the walk runs one round
   more than identity_max_iterations and keeps the labels from before it.
-  (Each CTE is read once, so engines that inline CTEs, Spark, plan the rounds
-  once, not once per reader.)
+  (Each CTE is read once, so engines that inline CTEs plan the rounds once, not
+  once per reader; Spark runs the rounds as tables, from graph_ctes.)
 -#}
 {{ customer_segments.after_quality_gate() }}
+{{ config(post_hook="{{ customer_segments.drop_label_propagation_tables() }}") }}
 
 {%- set rounds = var('identity_max_iterations') %}
 
-with
-
+{%- set graph_ctes %}
 user_groups as (
 
     select * from {{ ref('int_identity_user_groups') }}
@@ -108,9 +108,13 @@ walk_seeds as (
     from seeds
     inner join walk_nodes on seeds.node_id = walk_nodes.node_id
 
-),
+)
+{%- endset %}
 
-{{ customer_segments.label_propagation_ctes('walk_seeds', 'walk_edges', rounds + 1, 'walk_round') }},
+with
+{{ graph_ctes }},
+
+{{ customer_segments.label_propagation_ctes('walk_seeds', 'walk_edges', rounds + 1, 'walk_round', graph_ctes) }},
 
 {#- the labels after `rounds` rounds; one more round lowering a label means the walk had not settled there -#}
 final_labels as (

@@ -11,6 +11,8 @@
   user ids, that group is not joined at all (each user keeps its alias group):
   conservative, deterministic, and never over the limit.
   user_group_id is the smallest node_id of the group.
+  Each walk's CTEs are kept as text (alias_ctes, join_ctes) and passed to
+  label_propagation_ctes, which on Spark runs the walk from them as tables.
 -#}
 
 {%- set max_users = var('identity_max_user_ids_per_person') | int %}
@@ -19,9 +21,9 @@
 {{ exceptions.raise_compiler_error("var identity_max_user_ids_per_person must be 1 or more, got " ~ max_users) }}
 {%- endif %}
 {{ customer_segments.after_quality_gate() }}
+{{ config(post_hook="{{ customer_segments.drop_label_propagation_tables() }}") }}
 
-with
-
+{%- set alias_ctes %}
 nodes as (
 
     select * from {{ ref('int_identity_nodes') }}
@@ -66,9 +68,13 @@ seeds as (
     select distinct src as node_id, src as label, false as is_fixed
     from links
 
-),
+)
+{%- endset %}
 
-{{ customer_segments.label_propagation_ctes('seeds', 'links', var('identity_max_iterations'), 'alias_round') }},
+{%- set groups_ctes %}
+{{ alias_ctes }},
+
+{{ customer_segments.label_propagation_ctes('seeds', 'links', var('identity_max_iterations'), 'alias_round', alias_ctes) }},
 
 retired as (
 
@@ -90,8 +96,14 @@ alias_groups as (
     left join retired
         on nodes.node_id = retired.node_id
 
-),
+)
+{%- endset %}
+
+with
 {%- if max_users > 1 %}
+
+{%- set join_ctes %}
+{{ groups_ctes }},
 
 {#- values seen with 2..K alias groups (and within their type's limit) join those groups -#}
 value_links as (
@@ -152,9 +164,11 @@ group_seeds as (
 
     select distinct alias_group_id as node_id, alias_group_id as label, false as is_fixed from alias_groups
 
-),
+)
+{%- endset %}
+{{ join_ctes }},
 
-{{ customer_segments.label_propagation_ctes('group_seeds', 'group_walk_edges', var('identity_max_iterations'), 'group_round') }},
+{{ customer_segments.label_propagation_ctes('group_seeds', 'group_walk_edges', var('identity_max_iterations'), 'group_round', join_ctes) }},
 
 joined as (
 
@@ -189,6 +203,7 @@ final as (
 
 )
 {%- else %}
+{{ groups_ctes }},
 
 final as (
 
