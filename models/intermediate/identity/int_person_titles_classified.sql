@@ -33,28 +33,35 @@ worded as (
 
 ),
 
+distinct_titles as (
+
+    -- classified once per distinct title, not once per person: many people share a title
+    select distinct title_words from worded
+
+),
+
 matched as (
 
     select
-        worded.person_id,
+        distinct_titles.title_words,
         -- empty cells are null when seeded, but '' where a unit test reads the seed file
         nullif(trim(keywords.seniority), '') as seniority,
         keywords.seniority_rank,
         nullif(trim(keywords.department), '') as department,
         keywords.department_rank
 
-    from worded
+    from distinct_titles
     inner join keywords
-        on worded.title_words like '% ' || lower(trim(keywords.keyword)) || ' %'
+        on distinct_titles.title_words like '% ' || lower(trim(keywords.keyword)) || ' %'
 
 ),
 
 seniority_ranked as (
 
     select
-        person_id,
+        title_words,
         seniority,
-        dense_rank() over (partition by person_id order by seniority_rank desc) as rank_order
+        dense_rank() over (partition by title_words order by seniority_rank desc) as rank_order
 
     from matched
     where seniority is not null
@@ -64,7 +71,7 @@ seniority_ranked as (
 seniority_picked as (
 
     select
-        person_id,
+        title_words,
         case when count(distinct seniority) = 1 then max(seniority) end as seniority
 
     from seniority_ranked
@@ -76,9 +83,9 @@ seniority_picked as (
 department_ranked as (
 
     select
-        person_id,
+        title_words,
         department,
-        dense_rank() over (partition by person_id order by department_rank desc) as rank_order
+        dense_rank() over (partition by title_words order by department_rank desc) as rank_order
 
     from matched
     where department is not null
@@ -88,7 +95,7 @@ department_ranked as (
 department_picked as (
 
     select
-        person_id,
+        title_words,
         case when count(distinct department) = 1 then max(department) end as department
 
     from department_ranked
@@ -107,8 +114,8 @@ final as (
         department_picked.department
 
     from worded
-    left join seniority_picked on worded.person_id = seniority_picked.person_id
-    left join department_picked on worded.person_id = department_picked.person_id
+    left join seniority_picked on worded.title_words = seniority_picked.title_words
+    left join department_picked on worded.title_words = department_picked.title_words
 
 )
 
