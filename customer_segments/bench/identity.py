@@ -161,18 +161,23 @@ class Workspace:
         return done
 
 
-def prepare(space: Workspace, people: int, events: int, seed: int) -> dict:
-    """Generate the data and build everything the graph models read, plus one untimed build of them."""
-    _progress(f"generating {people:,} people with {events:,} events (seed {seed}) into {space.raw}")
-    # in a child process: the generator's memory goes away with it instead of staying in this one
+def generate_in_child(space: Workspace, *arguments: str) -> dict:
+    """Run the generator into `space` with `arguments` in a child process (its memory goes away with it instead
+    of staying in this one); return the truth manifest."""
     generator = [sys.executable, "-m", "customer_segments.generate", "--out", str(space.raw), "--truth", str(space.truth),
-                 "--events", str(events), "--people", str(people), "--seed", str(seed)]
+                 *arguments]
     done = subprocess.run(generator, cwd=REPO_ROOT, env=space.env(), stdin=subprocess.DEVNULL)
     if done.returncode == 2:
         raise UsageError("the generator refused the arguments (see its message above)")
     if done.returncode != 0:
         raise BenchError(f"generating the data failed (exit {done.returncode})")
-    manifest = json.loads((space.truth / "manifest.json").read_text())
+    return json.loads((space.truth / "manifest.json").read_text())
+
+
+def prepare(space: Workspace, people: int, events: int, seed: int) -> dict:
+    """Generate the data and build everything the graph models read, plus one untimed build of them."""
+    _progress(f"generating {people:,} people with {events:,} events (seed {seed}) into {space.raw}")
+    manifest = generate_in_child(space, "--events", str(events), "--people", str(people), "--seed", str(seed))
     _progress("dbt seed")
     space.dbt("seed")
     _progress("dbt run --select +int_identity_person_ids (warm-up: staging, quality gate, identity graph; untimed)")

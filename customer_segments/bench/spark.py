@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from customer_segments.bench.identity import REPO_ROOT, BenchError, Measured, UsageError, Workspace, measure
+from customer_segments.bench.identity import REPO_ROOT, BenchError, Measured, Workspace, generate_in_child, measure
 from customer_segments.bench.pipeline import DEFAULT_EVENTS, SCHEDULED_BUILD, run_in_workdir
 from customer_segments.dbt_runner import dbt_command, dbt_env
 
@@ -163,14 +163,7 @@ def compare(duck: dict[str, list[list]], spark: dict[str, list[list]]) -> dict[s
 def run(events: int, seed: int, workdir: Path, with_duckdb: bool = True, submit_args: str = SPARK_SUBMIT_ARGS) -> dict:
     data = Workspace(workdir / "data")
     _progress(f"generating {events:,} events into {data.raw}")
-    generator = [sys.executable, "-m", "customer_segments.generate", "--out", str(data.raw), "--truth", str(data.truth),
-                 "--events", str(events), "--seed", str(seed), "--quiet"]
-    done = subprocess.run(generator, cwd=REPO_ROOT, env=data.env(), stdin=subprocess.DEVNULL)
-    if done.returncode == 2:
-        raise UsageError("the generator refused the arguments (see its message above)")
-    if done.returncode != 0:
-        raise BenchError(f"generating the data failed (exit {done.returncode})")
-    manifest = json.loads((data.truth / "manifest.json").read_text())
+    manifest = generate_in_child(data, "--events", str(events), "--seed", str(seed), "--quiet")
     end = str(manifest.get("end_date") or manifest.get("end") or "2026-10-31")[:10]
     build_vars = json.dumps({"as_of": f"{end} 23:59:59", "predictions_min_customers": 1_000_000})
     raw_lines = sum(1 for path in (data.raw / "events").rglob("*.jsonl") for _ in path.open("rb"))
