@@ -5,10 +5,12 @@
   judged after the later of this and its own newest row, so a build reads the
   lines judged since the last build even when no event states consent. A
   build that stops between the two leaves this older, and the next build
-  reads those lines again (its pre-hook deletes their rows first). Not built
-  on Spark, where the consent model is a table rebuilt every build.
+  reads those lines again (its pre-hook deletes their rows first). On Spark,
+  where the consent model is a table rebuilt every build, it is built and not
+  read. Bookkeeping of staging, read by no segment: it does not wait for the
+  data-quality gate.
 -#}
-{{ config(materialized='table', enabled=(target.type != 'spark')) }}
+{{ config(materialized='table') }}
 -- depends_on: {{ ref('stg_segment__consent_preferences') }}
 
 with
