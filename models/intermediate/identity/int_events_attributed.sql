@@ -4,10 +4,10 @@
   Calls whose only ids are junk or shared (a kiosk's anonymous id) belong to no
   person: person_id is null, the event is kept.
   Incremental on DuckDB (macros/incremental_attribution.sql): a build attributes
-  the events it has not attributed yet, after its pre-hook deleted the rows of
-  events gone or taken again from the usable events and the rows of calls whose
-  ids now belong to another person (merges, splits, erasures); on Spark (no
-  DELETE on Parquet tables) it is a table, rebuilt every build.
+  the events judged since its last one, after its pre-hook deleted the rows of
+  events gone from the usable events and moved the rows of calls whose ids now
+  belong to another person (merges, splits, erasures) to that person; on Spark
+  (no DELETE on Parquet tables) it is a table, rebuilt every build.
 -#}
 {{ customer_segments.after_quality_gate() }}
 {{ config(
@@ -34,9 +34,12 @@ events as (
         {{ customer_segments.identity_value('anonymous_id', 'anonymous_id') }} as anonymous_id
 
     from {{ ref('int_events_deduplicated') }} as usable
-{%- if is_incremental() %}
-    -- not attributed yet (the pre-hook deleted the rows to attribute again)
-    where not exists (select 1 from {{ this }} as attributed where attributed.message_id = usable.message_id)
+{%- set held_from = customer_segments.events_held_from(this) if is_incremental() else none %}
+{%- if held_from is not none %}
+    -- not attributed yet: judged since the last build, or taken back into the retention window
+    -- (both bounds are literals read before the pre-hook, so the scan skips older row groups)
+    where usable.judged_at > {{ customer_segments.events_consumed_until(this) }}
+        or usable.event_at < {{ held_from }}
 {%- endif %}
 
 ),
