@@ -9,8 +9,8 @@
   incremental build:
   1. (pre-hook `forget_attributions_changed`) deletes the rows of events that
      left the usable events or were taken into them again (their judged_at
-     differs: a re-delivery kept instead, say): first those older than the
-     retention cutoff, then, only when the usable events lost rows the model
+     differs: a re-delivery kept instead, say): first those older than every
+     usable event (out of the retention window), then, only when the usable events lost rows the model
      still holds, every row without its usable event (an anti-join over all
      history, skipped in the usual build: see `attributions_gone`);
   2. (same pre-hook) gives every row whose call's ids now belong to another
@@ -47,7 +47,8 @@
     {%- set consumed_until = customer_segments.events_consumed_until(this) -%}
     {%- set held_from = customer_segments.events_held_from(this) -%}
     {%- if held_from is none -%}{{ return('') }}{%- endif -%}
-    {%- do run_query(customer_segments.delete_where(this, 'event_at < ' ~ customer_segments.retention_cutoff())) -%}
+    {#- older than every usable event: out of the retention window (the usable events were built first) -#}
+    {%- do run_query(customer_segments.delete_where(this, 'event_at < (select min(event_at) from ' ~ events_relation ~ ')')) -%}
     {%- set any_gone = run_query('select ' ~ customer_segments.attributions_gone(events_relation, consumed_until, held_from)).columns[0].values()[0] -%}
     {%- if any_gone -%}
         {%- set gone -%}
