@@ -232,9 +232,30 @@
     {{ return(found) }}
 {%- endmacro %}
 
+{#-
+  What the values of `targets` are like, for the token search (DuckDB), asked once per search:
+  min_token: the fewest characters of a value without a delimiter (none when there is none), so
+  that only tokens that long are taken from the text (a shorter token cannot equal a value; the
+  text is scanned for runs of that many non-delimiters instead of being split into every token,
+  about half the cost); with_delimiters: how many values contain a delimiter (searched by substring;
+  the substring search reads the text a second time, so it runs only when there is such a value).
+-#}
+{% macro erasure_target_shape(targets) -%}
+    {%- set delimiters = customer_segments.sql_string(customer_segments.erasure_token_delimiters()) -%}
+    {%- set shape = run_query(
+        'select min(length(lower(identifier_value))) filter (where not regexp_matches(identifier_value, ' ~ delimiters ~ ')),'
+        ~ ' count(*) filter (where regexp_matches(identifier_value, ' ~ delimiters ~ '))'
+        ~ ' from ' ~ targets ~ ' where length(identifier_value) >= 6'
+    ).rows[0] -%}
+    {{ return({'min_token': shape[0], 'with_delimiters': shape[1]}) }}
+{%- endmacro %}
+
 {#- DuckDB: (row_id, value) for each row of `relation` in `scope` whose `columns` mention a value of `targets`. -#}
 {% macro erasure_text_hits(relation, columns, scope, targets) -%}
     {%- set delimiters = customer_segments.sql_string(customer_segments.erasure_token_delimiters()) -%}
+    {%- set shape = customer_segments.erasure_target_shape(targets) -%}
+    {#- a token is a maximal run of characters that are not delimiters: the delimiter class, negated -#}
+    {%- set token_pattern = customer_segments.erasure_token_delimiters()[:-1] | replace('[', '[^', 1) -%}
     {%- set raw = customer_segments.erasure_purge_columns()['text'] | select('in', columns | map('lower') | list) | list -%}
     {%- set parts = [] -%}
     {%- for column in columns if column | lower not in raw[:1] -%}
@@ -263,9 +284,10 @@
             where {{ scope }}
             {%- endif %}
         ) as raw_texts
-    ),
+    )
+    {%- if shape['min_token'] is not none %},
     tokens as (
-        select row_id, unnest(regexp_split_to_array(text, {{ delimiters }})) as token
+        select row_id, unnest(regexp_extract_all(text, {{ customer_segments.sql_string(token_pattern ~ '{' ~ shape['min_token'] ~ ',}') }})) as token
         from texts
     )
     select tokens.row_id, tokens.token as value
@@ -274,13 +296,21 @@
         select lower(identifier_value) from {{ targets }}
         where length(identifier_value) >= 6 and not regexp_matches(identifier_value, {{ delimiters }})
     )
+    {%- endif %}
+    {%- if shape['with_delimiters'] > 0 %}
+    {%- if shape['min_token'] is not none %}
     union
+    {%- endif %}
     select texts.row_id, lower(erased.identifier_value) as value
     from texts
     inner join {{ targets }} as erased
         on length(erased.identifier_value) >= 6
         and regexp_matches(erased.identifier_value, {{ delimiters }})
         and strpos(texts.text, lower(erased.identifier_value)) > 0
+    {%- endif %}
+    {%- if shape['min_token'] is none and shape['with_delimiters'] == 0 %}
+    select row_id, cast(null as varchar) as value from texts where false
+    {%- endif %}
 {%- endmacro %}
 
 {#- Condition: the row's `columns` mention a value of `targets` (only rows in `scope`). -#}
@@ -337,7 +367,7 @@
             ~ ' from erasure_redaction_patterns as patterns where redacted.rowid = patterns.row_id'
         ) -%}
     {%- endif -%}
-    {%- do run_query('drop table erasure_redaction_patterns') -%}
+    {#- kept for the caller (default__purge_table), which checks again only the rows it changed -#}
     {{ return(changed) }}
 {%- endmacro %}
 {% macro spark__redact_erased(relation, columns, targets) -%}
@@ -533,8 +563,11 @@
     {%- if text_columns -%}
         {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
         {%- if changed > 0 -%}
-            {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
+            {#- a row that was not redacted had no mention and is unchanged: only the redacted rows can still have one -#}
+            {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns,
+                'rowid in (select row_id from erasure_redaction_patterns)', targets))) -%}
         {%- endif -%}
+        {%- do run_query('drop table erasure_redaction_patterns') -%}
     {%- endif -%}
     {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
     {{ return({'deleted': before - after, 'redacted': changed}) }}
