@@ -203,9 +203,10 @@
   referrers, any string column): which rows mention an identifier value (6
   characters or more) of `targets`, case-insensitively, as written or
   URL-encoded (the text is also searched URL-decoded).
-  DuckDB splits each row's text into tokens at characters identifiers do not
+  DuckDB takes each row's tokens, the runs between characters identifiers do not
   contain (whitespace, quotes, brackets, punctuation of JSON, CSV and URLs: the
-  `erasure_token_delimiters()` regex) and joins the tokens to the values: one
+  `erasure_token_delimiters()` regex) at least as long as the shortest value
+  (macro erasure_target_shape), and joins them to the values: one
   pass over the text, where a substring test of every value in every row costs
   rows x values (over nine minutes for the quarantined rows at 10M events and
   16,700 values). Values that contain a delimiter themselves are still found by
@@ -214,7 +215,8 @@
   its other columns searched only where the raw text does not hold it verbatim
   (an escaped JSON string, a value built by a model): the parsed columns copy
   whole JSON values of the line, which begin and end at delimiters, so their
-  tokens are the line's. This halves what the purge splits in the event tables.
+  tokens are the line's. The event lines themselves are searched once per purge
+  (macro erasure_line_reference).
 -#}
 {% macro erasure_token_delimiters() -%}
     {{ return("[\\s\"'`,;:{}\\[\\]()<>=&?/\\\\|]+") }}
