@@ -203,9 +203,10 @@
   referrers, any string column): which rows mention an identifier value (6
   characters or more) of `targets`, case-insensitively, as written or
   URL-encoded (the text is also searched URL-decoded).
-  DuckDB splits each row's text into tokens at characters identifiers do not
+  DuckDB takes each row's tokens, the runs between characters identifiers do not
   contain (whitespace, quotes, brackets, punctuation of JSON, CSV and URLs: the
-  `erasure_token_delimiters()` regex) and joins the tokens to the values: one
+  `erasure_token_delimiters()` regex) at least as long as the shortest value
+  (macro erasure_target_shape), and joins them to the values: one
   pass over the text, where a substring test of every value in every row costs
   rows x values (over nine minutes for the quarantined rows at 10M events and
   16,700 values). Values that contain a delimiter themselves are still found by
@@ -214,7 +215,8 @@
   its other columns searched only where the raw text does not hold it verbatim
   (an escaped JSON string, a value built by a model): the parsed columns copy
   whole JSON values of the line, which begin and end at delimiters, so their
-  tokens are the line's. This halves what the purge splits in the event tables.
+  tokens are the line's. The event lines themselves are searched once per purge
+  (macro erasure_line_reference).
 -#}
 {% macro erasure_token_delimiters() -%}
     {{ return("[\\s\"'`,;:{}\\[\\]()<>=&?/\\\\|]+") }}
@@ -232,40 +234,102 @@
     {{ return(found) }}
 {%- endmacro %}
 
-{#- DuckDB: (row_id, value) for each row of `relation` in `scope` whose `columns` mention a value of `targets`. -#}
-{% macro erasure_text_hits(relation, columns, scope, targets) -%}
+{#-
+  What the values of `targets` are like, for the token search (DuckDB), asked once per search:
+  min_token: the fewest characters of a value without a delimiter (none when there is none), so
+  that only tokens that long are taken from the text (a shorter token cannot equal a value; the
+  text is scanned for runs of that many non-delimiters instead of being split into every token,
+  about half the cost); with_delimiters: how many values contain a delimiter (searched by substring;
+  the substring search reads the text a second time, so it runs only when there is such a value).
+-#}
+{% macro erasure_target_shape(targets) -%}
     {%- set delimiters = customer_segments.sql_string(customer_segments.erasure_token_delimiters()) -%}
+    {%- set shape = run_query(
+        'select min(length(lower(identifier_value))) filter (where not regexp_matches(identifier_value, ' ~ delimiters ~ ')),'
+        ~ ' count(*) filter (where regexp_matches(identifier_value, ' ~ delimiters ~ '))'
+        ~ ' from ' ~ targets ~ ' where length(identifier_value) >= 6'
+    ).rows[0] -%}
+    {{ return({'min_token': shape[0], 'with_delimiters': shape[1]}) }}
+{%- endmacro %}
+
+{#-
+  DuckDB: (row_id, value) for each row of `relation` in `scope` whose `columns` mention a value of `targets`.
+  With `reference` (macro erasure_line_reference), a row whose raw line the purge found no mention in
+  (and, in a table keeping its own raw text, whose raw text is that line) leaves out of its text every
+  column equal to the same column of the line's row in the reference table: those values were searched
+  there, once (macro erasure_search_lines).
+-#}
+{% macro erasure_text_hits(relation, columns, scope, targets, reference=none) -%}
+    {%- set delimiters = customer_segments.sql_string(customer_segments.erasure_token_delimiters()) -%}
+    {%- set shape = customer_segments.erasure_target_shape(targets) -%}
+    {#- a token is a maximal run of characters that are not delimiters: the delimiter class, negated -#}
+    {%- set token_pattern = customer_segments.erasure_token_delimiters()[:-1] | replace('[', '[^', 1) -%}
     {%- set raw = customer_segments.erasure_purge_columns()['text'] | select('in', columns | map('lower') | list) | list -%}
+    {%- if reference is not none -%}
+        {#- the line's row in the reference table, when its line has no mention (and is this row's raw text) -#}
+        {%- set shared = [] -%}
+        {%- for column in columns if column | lower in reference['columns'] -%}
+            {%- do shared.append(column) -%}
+        {%- endfor -%}
+        {%- if raw and raw[0] not in shared -%}
+            {{ return(customer_segments.erasure_text_hits(relation, columns, scope, targets)) }}
+        {%- endif -%}
+    {%- endif -%}
     {%- set parts = [] -%}
     {%- for column in columns if column | lower not in raw[:1] -%}
-        {%- do parts.append('lower(cast("' ~ column ~ '" as varchar))') -%}
+        {%- set part = 'lower(cast(rows_in_scope."' ~ column ~ '" as varchar))' -%}
+        {%- if raw -%}
+            {#- a column whose value the raw text holds verbatim is searched there -#}
+            {#- (raw_text is null where the raw text is the line, searched already: lower it here, for the rows that get here) -#}
+            {%- set raw_text = 'rows_in_scope.raw_text' if reference is none else 'coalesce(rows_in_scope.raw_text, lower(cast(rows_in_scope."' ~ raw[0] ~ '" as varchar)))' -%}
+            {%- set part = 'case when strpos(' ~ raw_text ~ ', ' ~ part ~ ') > 0 then null else ' ~ part ~ ' end' -%}
+        {%- endif -%}
+        {%- if reference is not none and column in shared -%}
+            {#- a value the line's row holds was searched there -#}
+            {%- set part = 'case when rows_in_scope.line_clean and rows_in_scope."' ~ column ~ '" is not distinct from rows_in_scope."line__' ~ column ~ '" then null else ' ~ part ~ ' end' -%}
+        {%- endif -%}
+        {%- do parts.append(part) -%}
     {%- endfor -%}
+    {%- if raw -%}
+        {%- do parts.insert(0, 'rows_in_scope.raw_text') -%}
+    {%- endif %}
     with texts as (
         select
             row_id,
             case when strpos(text, '%') > 0 then text || chr(10) || lower(url_decode(text)) else text end as text
         from (
-            {%- if raw %}
-            {#- a column whose value the raw text holds verbatim is searched there -#}
-            select row_id, concat_ws(chr(10), raw_text
-                {%- for part in parts -%}
-                , case when strpos(raw_text, {{ part }}) > 0 then null else {{ part }} end
-                {%- endfor -%}
-            ) as text
+            select rows_in_scope.row_id, concat_ws(chr(10), {{ parts | join(', ') }}) as text
             from (
-                select *, rowid as row_id, lower(cast("{{ raw[0] }}" as varchar)) as raw_text
+            {%- if reference is none %}
+                select *, rowid as row_id{% if raw %}, lower(cast("{{ raw[0] }}" as varchar)) as raw_text{% endif %}
                 from {{ relation }}
                 where {{ scope }}
-            ) as rows_in_scope
             {%- else %}
-            select rowid as row_id, concat_ws(chr(10), {{ parts | join(', ') }}) as text
-            from {{ relation }}
-            where {{ scope }}
+                {#- raw_text: the raw text when it is not the line (the line was searched) -#}
+                select *{% if raw %}, case when line_clean then null else lower(cast("{{ raw[0] }}" as varchar)) end as raw_text{% endif %}
+                from (
+                    select
+                        rows_in_scope.*,
+                        {%- for column in shared if not (raw and column == raw[0]) %}
+                        line."{{ column }}" as "line__{{ column }}",
+                        {%- endfor %}
+                        line.{{ reference['keys'][0] }} is not null
+                            {%- if raw %} and rows_in_scope."{{ raw[0] }}" is not distinct from line."{{ raw[0] }}"{% endif %} as line_clean
+                    from (select *, rowid as row_id from {{ relation }} where {{ scope }}) as rows_in_scope
+                    left join (
+                        select {{ (reference['keys'] + shared | reject('in', reference['keys']) | list) | map('tojson') | join(', ') }}
+                        from {{ reference['relation'] }}
+                        where ({{ reference['keys'] | join(', ') }}) not in (select {{ reference['keys'] | join(', ') }} from {{ reference['mentions'] }})
+                    ) as line
+                        on {% for key in reference['keys'] %}{% if not loop.first %} and {% endif %}rows_in_scope.{{ key }} = line.{{ key }}{% endfor %}
+                ) as joined
             {%- endif %}
+            ) as rows_in_scope
         ) as raw_texts
-    ),
+    )
+    {%- if shape['min_token'] is not none %},
     tokens as (
-        select row_id, unnest(regexp_split_to_array(text, {{ delimiters }})) as token
+        select row_id, unnest(regexp_extract_all(text, {{ customer_segments.sql_string(token_pattern ~ '{' ~ shape['min_token'] ~ ',}') }})) as token
         from texts
     )
     select tokens.row_id, tokens.token as value
@@ -274,13 +338,79 @@
         select lower(identifier_value) from {{ targets }}
         where length(identifier_value) >= 6 and not regexp_matches(identifier_value, {{ delimiters }})
     )
+    {%- endif %}
+    {%- if shape['with_delimiters'] > 0 %}
+    {%- if shape['min_token'] is not none %}
     union
+    {%- endif %}
     select texts.row_id, lower(erased.identifier_value) as value
     from texts
     inner join {{ targets }} as erased
         on length(erased.identifier_value) >= 6
         and regexp_matches(erased.identifier_value, {{ delimiters }})
         and strpos(texts.text, lower(erased.identifier_value)) > 0
+    {%- endif %}
+    {%- if shape['min_token'] is none and shape['with_delimiters'] == 0 %}
+    select row_id, cast(null as varchar) as value from texts where false
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+  The raw event lines are searched once per purge, not once per table that holds their text: most
+  tables' text is copied from the lines (stg_segment__events, int_events_deduplicated). On-run-end,
+  before the tables are purged, erasure_search_lines keeps the keys (source_file, line_number) of the
+  rows of the reference table, base_segment__event_lines, whose text mentions a value (searched as
+  any table keeping its raw text is: the raw line and the columns it does not hold verbatim). A row of
+  a table with those key columns whose line has no mention then searches only its columns that differ
+  from the line's row (a value a model built, a verdict); a table keeping its own raw text, only when
+  that text is the line. Rows without a mention are never changed by the purge, so the reference stays
+  valid while the tables are purged. Spark searches every table (macro spark__purge_table).
+-#}
+{% macro erasure_line_reference(relation=none) -%}
+    {%- set reference = customer_segments.model_relation('base_segment__event_lines') -%}
+    {%- set keys = ['source_file', 'line_number'] -%}
+    {%- if reference is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set reference_columns = adapter.get_columns_in_relation(reference) | map(attribute='name') | map('lower') | list -%}
+    {%- if relation is none -%}
+        {{ return({'relation': reference, 'keys': keys, 'columns': reference_columns, 'mentions': 'erasure_line_mentions'}) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- if keys | reject('in', columns) | list or keys | reject('in', reference_columns) | list -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set searched = run_query("select count(*) from duckdb_tables() where temporary and table_name = 'erasure_line_mentions'").columns[0].values()[0] -%}
+    {%- if searched == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'relation': reference, 'keys': keys, 'columns': reference_columns, 'mentions': 'erasure_line_mentions',
+               'is_reference': relation.schema == reference.schema and relation.identifier == reference.identifier}) }}
+{%- endmacro %}
+
+{% macro erasure_search_lines(targets) -%}
+    {{ return(adapter.dispatch('erasure_search_lines', 'customer_segments')(targets)) }}
+{%- endmacro %}
+{% macro default__erasure_search_lines(targets) -%}
+    {%- set reference = customer_segments.erasure_line_reference() -%}
+    {%- if reference is not none -%}
+        {%- set hits = customer_segments.erasure_text_hits(reference['relation'], customer_segments.erasure_text_columns(reference['relation']), 'true', targets) -%}
+        {%- do run_query(
+            'create or replace temporary table erasure_line_mentions as select distinct ' ~ reference['keys'] | join(', ')
+            ~ ' from ' ~ reference['relation'] ~ ' where rowid in (select row_id from (' ~ hits ~ ') as hits)'
+        ) -%}
+    {%- endif -%}
+{%- endmacro %}
+{% macro spark__erasure_search_lines(targets) -%}
+{%- endmacro %}
+
+{% macro erasure_forget_lines() -%}
+    {{ return(adapter.dispatch('erasure_forget_lines', 'customer_segments')()) }}
+{%- endmacro %}
+{% macro default__erasure_forget_lines() -%}
+    {%- do run_query('drop table if exists erasure_line_mentions') -%}
+{%- endmacro %}
+{% macro spark__erasure_forget_lines() -%}
 {%- endmacro %}
 
 {#- Condition: the row's `columns` mention a value of `targets` (only rows in `scope`). -#}
@@ -319,7 +449,16 @@
     {{ return(adapter.dispatch('redact_erased', 'customer_segments')(relation, columns, targets)) }}
 {%- endmacro %}
 {% macro default__redact_erased(relation, columns, targets) -%}
-    {%- set hits = customer_segments.erasure_text_hits(relation, columns, 'true', targets) -%}
+    {%- set reference = customer_segments.erasure_line_reference(relation) -%}
+    {%- if reference is none -%}
+        {%- set hits = customer_segments.erasure_text_hits(relation, columns, 'true', targets) -%}
+    {%- elif reference['is_reference'] -%}
+        {#- the reference's own rows: only those found mentioning a value before the purge began -#}
+        {%- set hits = customer_segments.erasure_text_hits(relation, columns,
+            '(' ~ reference['keys'] | join(', ') ~ ') in (select ' ~ reference['keys'] | join(', ') ~ ' from ' ~ reference['mentions'] ~ ')', targets) -%}
+    {%- else -%}
+        {%- set hits = customer_segments.erasure_text_hits(relation, columns, 'true', targets, reference) -%}
+    {%- endif -%}
     {%- do run_query(
         'create or replace temporary table erasure_redaction_patterns as'
         ~ " select row_id, string_agg('\\Q' || replace(value, '\\E', '\\E\\\\E\\Q') || '\\E'"
@@ -337,7 +476,7 @@
             ~ ' from erasure_redaction_patterns as patterns where redacted.rowid = patterns.row_id'
         ) -%}
     {%- endif -%}
-    {%- do run_query('drop table erasure_redaction_patterns') -%}
+    {#- kept for the caller (default__purge_table), which checks again only the rows it changed -#}
     {{ return(changed) }}
 {%- endmacro %}
 {% macro spark__redact_erased(relation, columns, targets) -%}
@@ -443,6 +582,7 @@
             {%- do relations.append((model.name, relation)) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- do customer_segments.erasure_search_lines(targets) -%}
     {#- int_identity_nodes last: the node ids of other tables are matched through its values -#}
     {%- set ordered = relations + [('int_identity_nodes', node_lookup[0])] if node_lookup else relations -%}
     {%- for name, relation in ordered -%}
@@ -492,6 +632,7 @@
             {%- do purged.append(name ~ ' ' ~ outcome['deleted']) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- do customer_segments.erasure_forget_lines() -%}
     {#- the log last: a request counts as done only with everything above -#}
     {%- do run_query(
         'insert into ' ~ log_relation ~ ' (identifier_type, identifier_hash, requested_at, erased_at, build_id)'
@@ -533,8 +674,11 @@
     {%- if text_columns -%}
         {%- set changed = customer_segments.redact_erased(relation, text_columns, targets) -%}
         {%- if changed > 0 -%}
-            {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns, 'true', targets))) -%}
+            {#- a row that was not redacted had no mention and is unchanged: only the redacted rows can still have one -#}
+            {%- do run_query(customer_segments.delete_where(relation, customer_segments.mentions_erased(relation, text_columns,
+                'rowid in (select row_id from erasure_redaction_patterns)', targets))) -%}
         {%- endif -%}
+        {%- do run_query('drop table erasure_redaction_patterns') -%}
     {%- endif -%}
     {%- set after = run_query('select count(*) from ' ~ relation).columns[0].values()[0] -%}
     {{ return({'deleted': before - after, 'redacted': changed}) }}

@@ -232,6 +232,42 @@ def test_a_mention_written_with_a_json_escape_is_redacted_where_it_was_parsed(er
         assert "[erased]" in properties and email not in properties.lower(), table
 
 
+def test_a_mention_no_raw_line_holds_is_redacted_where_it_is(erasure, tmp_path):
+    """The purge searches the raw event lines once and, in the tables that copy them, only the columns that
+    differ from the line's row: a value no line holds (here planted in a copy of the built warehouse, as a
+    column a model rewrote, of a row whose line has no mention) must still be found in the table that holds it."""
+    import duckdb
+
+    space = erasure["space"].copy(tmp_path / "derived")
+    value = "planted.erasure@derived-only.example"
+    with duckdb.connect(str(space.database)) as connection:
+        connection.execute(
+            "insert into int_erasure_targets (person_id, identifier_type, identifier_value, requested_at)"
+            " values (null, 'email', ?, timestamp '2026-10-30 00:00:00')", [value]
+        )
+        # a usable event's referrer (int_events_deduplicated has the line's key; base_segment__event_lines
+        # holds another referrer) and a staged line's properties (stg_segment__events keeps the same raw line)
+        key = connection.execute(
+            "select source_file, line_number from int_events_deduplicated order by source_file, line_number limit 1"
+        ).fetchone()
+        connection.execute(
+            "update int_events_deduplicated set page_referrer = 'https://mail.example/' || upper(?)"
+            " where source_file = ? and line_number = ?", [value, *key]
+        )
+        connection.execute(
+            "update stg_segment__events set properties = '{\"cc\":\"' || ? || '\"}'"
+            " where source_file = ? and line_number = ?", [value, *key]
+        )
+    run = space.dbt("run", "--select", "int_build_started")
+    assert run.returncode == 0, run.output[-3000:]
+    referrer = space.scalar(
+        "select page_referrer from int_events_deduplicated where source_file = ? and line_number = ?", list(key))
+    properties = space.scalar(
+        "select properties from stg_segment__events where source_file = ? and line_number = ?", list(key))
+    assert referrer == "https://mail.example/[erased]"
+    assert properties == '{"cc":"[erased]"}'
+
+
 def test_a_rebuild_without_new_data_changes_no_score_or_segment(erasure):
     for table in STABLE_TABLES:
         first, second = erasure["snapshot_after_first"][table], erasure["snapshot_after_second"][table]
