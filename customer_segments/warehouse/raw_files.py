@@ -12,6 +12,11 @@ quarantined entry (line 0) while everything else is read:
   `invalid_utf8`, `line_too_long` (the text is cut at max_line_bytes, the
   length and sha256 are of the whole line), or for line 0 `binary_file` /
   `unreadable_file` (raw_line then says why, in plain ASCII);
+- `raw_plain_lines_problem(path, max_line_bytes)`: null when DuckDB's own CSV
+  reader (one column, no quotes, numbered with row_number() over ()) reads the
+  events file's lines exactly as `raw_event_file_lines` does, else why not: the
+  fast path of macro default__raw_event_lines, which reads the lines of a
+  plain file several times faster than this module can hand them to DuckDB;
 - `raw_parquet_problem(path)`: null when pyarrow reads the Parquet file whole,
   else why not (checked before DuckDB reads it);
 - `raw_csv_header(path)`: the names in a CSV file's header row (RFC 4180);
@@ -225,6 +230,57 @@ def raw_event_file_lines(paths: pa.Array, max_line_bytes: pa.Array) -> pa.Array:
     )
 
 
+#: The byte DuckDB's CSV reader splits fields at on the fast path: no valid JSON line holds it unescaped,
+#: and a file that holds it is read by event_file_lines (its one field would be cut there).
+PLAIN_LINES_DELIMITER = b"\x01"
+
+
+def plain_lines_problem(path: str, max_line_bytes: int) -> str | None:
+    """Null when DuckDB's CSV reader gives exactly this file's event_file_lines, else why not.
+
+    The reader is given one VARCHAR column, no quote or escape character, `\\n` as the only line
+    break and a delimiter byte the file does not hold, so each physical line is one row, read as it
+    is. Numbered in file order, its rows are event_file_lines' rows if the file has none of what
+    that function treats specially or DuckDB would: compression (.gz), a NUL byte (binary), a
+    byte-order mark, a carriage return, the delimiter byte, an empty line (the CSV reader skips
+    it, so the numbers after it would shift), invalid UTF-8 (DuckDB stops the query), a line
+    longer than max_line_bytes; an empty file is read by event_file_lines too (nothing to gain).
+    The checks are whole-buffer scans, a fraction of event_file_lines' own cost.
+    """
+    if path.endswith(".gz"):
+        return "compressed"
+    try:
+        data, _ = read_bytes(path)
+    except UnreadableFile:
+        return "unreadable"
+    for problem, found in (
+        ("empty", not data),
+        ("nul_byte", b"\x00" in data),
+        ("byte_order_mark", data.startswith(UTF8_BOM)),
+        ("carriage_return", b"\r" in data),
+        ("delimiter_byte", PLAIN_LINES_DELIMITER in data),
+    ):
+        if found:
+            return problem
+    if not data.isascii():
+        whole = pa.Array.from_buffers(
+            pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)]
+        )
+        try:
+            whole.cast(pa.large_string())  # validates UTF-8 without decoding to a Python str
+        except pa.ArrowInvalid:
+            return "invalid_utf8"
+    # each line's length in bytes (a last line without its \n counts; the empty part after a final \n does not)
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    ends = breaks if data.endswith(b"\n") else np.append(breaks, len(data))
+    lengths = ends - np.concatenate(([-1], breaks[: len(ends) - 1])) - 1
+    if (lengths == 0).any():
+        return "empty_line"
+    if (lengths > max_line_bytes).any():
+        return "line_too_long"
+    return None
+
+
 # ------------------------------------------------------------------ Parquet
 
 
@@ -405,6 +461,10 @@ def register(connection) -> None:
     )
     connection.create_function(
         "raw_file_newest", file_newest, ["VARCHAR", "VARCHAR"], "TIMESTAMP", null_handling="special", side_effects=True,
+    )
+    connection.create_function(
+        "raw_plain_lines_problem", plain_lines_problem, ["VARCHAR", "BIGINT"], "VARCHAR", null_handling="special",
+        side_effects=True,
     )
     connection.create_function(
         "raw_parquet_problem", parquet_problem, ["VARCHAR"], "VARCHAR", null_handling="special", side_effects=True,

@@ -196,3 +196,61 @@ def test_csv_records_follow_rfc_4180(tmp_path):
         (7, 2, None, "unbalanced_quote"),
     ]
     assert records[-1]["raw_text"] == '4,"open\n5,x'
+
+
+# --------------------------------------------------------------- the fast path for plain files
+
+@pytest.mark.parametrize("content,problem", [
+    pytest.param(b'{"a": 1}\n{"b": 2}', None, id="plain"),
+    pytest.param(b'{"a": 1}\n\n{"b": 2}\n', "empty_line", id="empty_line"),
+    pytest.param(b'\n{"a": 1}\n', "empty_line", id="empty_first_line"),
+    pytest.param(b'{"a": 1}\n{"b": "caf\xe9"}\n', "invalid_utf8", id="invalid_utf8"),
+    pytest.param(b'{"a": 1}\r\n', "carriage_return", id="carriage_return"),
+    pytest.param(b'\xef\xbb\xbf{"a": 1}\n', "byte_order_mark", id="byte_order_mark"),
+    pytest.param(b'{"a": "\x01"}\n', "delimiter_byte", id="delimiter_byte"),
+    pytest.param(b'{"a": "\x00"}\n', "nul_byte", id="nul_byte"),
+    pytest.param(b'{"a": 1}\n' + b"x" * 1025 + b"\n", "line_too_long", id="line_too_long"),
+    pytest.param(b"x" * 1025, "line_too_long", id="last_line_too_long"),
+    pytest.param(b"x" * 1024 + b"\n" + b"y" * 1024, None, id="lines_at_the_limit"),
+    pytest.param(b"", "empty", id="empty"),
+])
+def test_only_plain_files_take_the_fast_path(tmp_path, content, problem):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(content)
+    assert raw_files.plain_lines_problem(str(path), 1024) == problem
+
+
+def test_a_gzip_file_takes_the_python_reader(tmp_path):
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"a": 1}\n'))
+    assert raw_files.plain_lines_problem(str(path), 1024) == "compressed"
+
+
+def test_the_fast_path_reads_the_lines_the_python_reader_reads(workspace: Workspace):
+    """DuckDB's CSV reader (plain files) and the Python reader (the others) give the same rows: the Python
+    reader is the oracle for every file, and the compiled model shows which files took the fast path."""
+    folder = workspace.raw / "events"
+    folder.mkdir()
+    odd_lines = [
+        good_event(1), b"   ", b"\t", b'"quoted", with, commas', b"back\\slash \\n \\\" ", b"NULL", b"#comment",
+        "caf\u00e9 \u65e5\u672c \U0001F600".encode(), b" " + good_event(2) + b"  ", b'{"a": "b"}\t', b"x" * 1024,
+    ]
+    files = {
+        "plain.jsonl": b"\n".join(odd_lines) + b"\n",
+        "no_last_newline.jsonl": b"\n".join(odd_lines),
+        "gaps.jsonl": b"\n".join(odd_lines[:3] + [b""] + odd_lines[3:]) + b"\n\n",
+        "crlf.jsonl": b"\r\n".join(odd_lines) + b"\r\n",
+    }
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    run = workspace.dbt("run", "--select", "base_segment__event_lines", "--vars", "{max_raw_line_bytes: 1024}")
+    assert run.returncode == 0, run.output[-3000:]
+    compiled = next((workspace.root / "target").rglob("base_segment__event_lines.sql")).read_text()
+    fast = {name for name in files if f"read_csv(\n            '{folder / name}'" in compiled}
+    assert fast == {"plain.jsonl", "no_last_newline.jsonl"}
+    for name in files:
+        expected = [(number, text, error) for number, text, error in lines_of(folder / name)
+                    if error is not None or text.strip(" ") != ""]
+        assert workspace.query(
+            "select line_number, raw_line, read_error from base_segment__event_lines where source_file = ?"
+            " order by line_number", [f"events/{name}"]) == expected, name

@@ -118,7 +118,16 @@ fields as (
 
 ),
 
-named as (
+{#-
+  The filter of erased people reads the identifiers of every line several times (not_erased). Read
+  from `named` itself, DuckDB would keep all of `named` (raw lines, JSON fragments: the whole table)
+  to read it again, spilling at scale; instead `named` is computed where it is read and only the
+  five identifier columns are kept (erasure_candidates): 80.8 s -> 52.6 s for 1M lines after an erasure.
+-#}
+{%- set erased_filter = customer_segments.not_erased('erasure_candidates', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) %}
+{%- set filters_erased = erased_filter | trim != 'true' %}
+
+named as {{ customer_segments.cte_materialization(false) if filters_erased }} (
 
     select
         *,
@@ -132,6 +141,16 @@ named as (
 
 ),
 
+{%- if filters_erased %}
+
+erasure_candidates as {{ customer_segments.cte_materialization(true) }} (
+
+    select anonymous_id, user_id, previous_id, email, device_id
+    from named
+
+),
+{%- endif %}
+
 final as (
 
     select
@@ -141,7 +160,7 @@ final as (
             as call_key
 
     from named
-    where {{ customer_segments.not_erased('named', [('anonymous_id', 'anonymous_id'), ('user_id', 'user_id'), ('anonymous_id', 'previous_id'), ('user_id', 'previous_id'), ('email', 'email'), ('device_id', 'device_id')]) }}
+    where {{ erased_filter }}
 
 )
 
