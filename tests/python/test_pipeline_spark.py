@@ -369,7 +369,7 @@ def test_same_erasure(engines: dict):
 
 
 def test_the_spark_purge_leaves_no_trace(engines: dict):
-    # every string column of every table and view of the Spark build, for each erased value as written or URL-encoded
+    # every string column of every table of the Spark build, for each erased value as written or URL-encoded
     assert engines["spark_traces"] == []
 
 
