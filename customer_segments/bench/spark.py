@@ -8,7 +8,8 @@
    folder with the same vars: a fixed as_of, and the purchase predictions off on both (a dbt Python model,
    which Spark cannot run: test_pipeline_spark.py does the same).
 3. Print for each engine the wall time, the peak memory of the whole process tree (Spark: the Python driver
-   and its JVM; bench.measure samples it) and the five slowest models (dbt's run_results.json); then whether
+   and its JVM; bench.measure samples it), the five slowest models and the time of the erasure purge (the
+   on-run-end hook; both from dbt's run_results.json); then whether
    the two agree on the tables test_pipeline_spark.py compares (same key columns; scores within 1e-9).
 The machine's load (os.getloadavg) before and after is printed beside the numbers: on a shared machine
 they move with it.
@@ -78,10 +79,12 @@ class SparkWorkspace(Workspace):
 
     def dbt(self, *args: str, progress=None) -> Measured:
         log = self.logs / "dbt-output.txt"
+        env = self.env()
+        # env: its SEGMENTS_TARGET (spark) starts dbt through the Python models' session method, as `segments build` does
         command = dbt_command(*args, "--project-dir", str(REPO_ROOT), "--target-path", str(self.target),
-                              "--log-path", str(self.logs))
+                              "--log-path", str(self.logs), env=env)
         # cwd: whatever Spark writes to its working folder stays in the workspace
-        done = measure(command, env=self.env(), log=log, progress=progress, cwd=self.root)
+        done = measure(command, env=env, log=log, progress=progress, cwd=self.root)
         if done.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
             raise BenchError(f"dbt {' '.join(args)} failed on Spark (exit {done.returncode}); end of {log}:\n{tail}")
@@ -93,6 +96,14 @@ def slowest_models(space: Workspace, count: int = SLOWEST) -> list[list]:
     timed = [[result["unique_id"].split(".")[-1], round(result["execution_time"], 1)]
              for result in space.node_results() if result["unique_id"].startswith("model.")]
     return sorted(timed, key=lambda row: -row[1])[:count]
+
+
+def purge_seconds(space: Workspace) -> float | None:
+    """How long the on-run-end hooks of the last dbt invocation in `space` took (the erasure purge,
+    dbt_project.yml), from run_results.json; None when none ran."""
+    timed = [result["execution_time"] for result in space.node_results()
+             if result["unique_id"].startswith("operation.") and "-on-run-end-" in result["unique_id"]]
+    return round(sum(timed), 1) if timed else None
 
 
 def _plain(value):
@@ -201,7 +212,7 @@ def run(events: int, seed: int, workdir: Path, with_duckdb: bool = True, submit_
 def _engine_result(measured: Measured, space: Workspace) -> dict:
     return {"wall_seconds": measured.wall_seconds, "cpu_seconds": measured.cpu_seconds,
             "peak_tree_rss_bytes": measured.peak_tree_rss_bytes, "peak_rss_bytes": measured.peak_rss_bytes,
-            "slowest_models": slowest_models(space)}
+            "slowest_models": slowest_models(space), "purge_seconds": purge_seconds(space)}
 
 
 def render(result: dict) -> str:
@@ -213,6 +224,9 @@ def render(result: dict) -> str:
            f"{'engine':<10}{'wall s':>9}{'peak GiB':>10}  (peak: the process tree, JVM included)"]
     for engine, figures in result["engines"].items():
         out.append(f"{engine:<10}{figures['wall_seconds']:>9.1f}{figures['peak_tree_rss_bytes'] / gib:>10.2f}")
+    for engine, figures in result["engines"].items():
+        if figures.get("purge_seconds") is not None:
+            out.append(f"erasure purge (on-run-end) on {engine}: {figures['purge_seconds']:.1f} s")
     for engine, figures in result["engines"].items():
         out.append(f"five slowest models on {engine} (s):")
         out.extend(f"  {seconds:>8.1f}  {name}" for name, seconds in figures["slowest_models"])

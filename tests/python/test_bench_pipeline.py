@@ -143,6 +143,40 @@ def test_process_tree_memory_counts_a_child_the_command_never_waits_for():
         parent.wait()
 
 
+def test_spark_bench_times_the_purge_from_the_on_run_end_hook(tmp_path):
+    from customer_segments.bench import spark
+
+    space = Workspace(tmp_path / "space")
+    space.target.mkdir(parents=True, exist_ok=True)
+    results = [
+        {"unique_id": "operation.customer_segments.customer_segments-on-run-start-0", "execution_time": 0.5},
+        {"unique_id": "model.customer_segments.people", "execution_time": 9.0},
+        {"unique_id": "operation.customer_segments.customer_segments-on-run-end-0", "execution_time": 61.25},
+    ]
+    (space.target / "run_results.json").write_text(json.dumps({"results": results}))
+    assert spark.purge_seconds(space) == 61.2
+    (space.target / "run_results.json").write_text(json.dumps({"results": results[:2]}))
+    assert spark.purge_seconds(space) is None
+
+
+def test_spark_bench_starts_dbt_through_the_python_models_session_method(tmp_path, monkeypatch):
+    # plain dbt stops on Spark before the dbt Python models (hook require_spark_python_session): the bench's
+    # Spark build must start dbt as `segments build` does, whatever SEGMENTS_TARGET this process has
+    import sys
+
+    from customer_segments.bench import spark
+    from customer_segments.bench.identity import Measured
+    from customer_segments.dbt_runner import SPARK_DBT_MODULE
+
+    monkeypatch.delenv("SEGMENTS_TARGET", raising=False)
+    ran = []
+    monkeypatch.setattr(spark, "measure", lambda command, env, **kwargs: ran.append((command, env)) or Measured(0, 1.0, 1.0, 1, 1))
+    spark.SparkWorkspace(tmp_path / "space").dbt("build")
+    command, env = ran[0]
+    assert command[:3] == [sys.executable, "-m", SPARK_DBT_MODULE] and command[3] == "build"
+    assert env["SEGMENTS_TARGET"] == "spark"
+
+
 def test_spark_comparison_names_the_tables_that_differ():
     from customer_segments.bench import spark
 

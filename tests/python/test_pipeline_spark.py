@@ -20,16 +20,21 @@ helpers it uses. It leaves out the generic data tests and dbt's unit tests (SPAR
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import sys
+import time
 from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from tests.python.conftest import REPO_ROOT, Workspace
 from tests.python.test_identity_spark import as_counter, plain, require_spark, run_spark_helper
+from tests.python.test_privacy_erasure import ESCAPED_MENTION, MENTION_PREFIX, erased_identifiers, plant_mentions
 
 pytestmark = pytest.mark.spark
 
@@ -53,6 +58,14 @@ PYTHON_MODELS = {"int_dq_checks", "person_purchase_history", "person_predictions
 # conversions, so a relative 1e-9 is room for that noise and far below any difference that matters
 # (p_alive is read against thresholds like 0.5).
 PREDICTION_TOLERANCE = 1e-9
+# A page event of someone not erased whose only mention of an erased email is URL-encoded, in its referrer: the
+# purge finds it only in the URL-decoded text.
+URL_ONLY_MENTION = "url-only-mention"
+# The events the purge must redact, not delete (other people's), as both engines leave them.
+MENTION_ROWS = ("select message_id, properties, page_url, page_referrer from {table} "
+                f"where message_id like '{MENTION_PREFIX}%' or message_id in ('{ESCAPED_MENTION}', '{URL_ONLY_MENTION}')")
+# Line numbering in parallel (macro spark_numbered_lines): a file read in blocks this small is read in many.
+NUMBERING_BLOCK_BYTES = 16 * 1024
 
 
 # ------------------------------------------------------------------ the Spark side (helper process)
@@ -81,14 +94,81 @@ def run_on_spark(out: Path, work: Path) -> None:
 
     spark = SparkSession.builder.getOrCreate()  # the session dbt started
     nodes = json.loads((work / "target" / "manifest.json").read_text())["nodes"]
+
+    def relation(model: str) -> str:
+        node = nodes[f"model.customer_segments.{model}"]
+        return f"{node['schema']}.{node['alias']}"
+
     tables = {}
     for model in TABLES:
-        node = nodes[f"model.customer_segments.{model}"]
-        frame = spark.table(f"{node['schema']}.{node['alias']}")
+        frame = spark.table(relation(model))
         tables[model] = {"columns": frame.columns, "rows": [[number(plain(cell)) for cell in row] for row in frame.collect()]}
+    mentions = [list(row) for row in spark.sql(MENTION_ROWS.format(table=relation("int_events_deduplicated"))).collect()]
+    erased_forms = json.loads((work / "erased_forms.json").read_text())
     built = sorted(r.node.unique_id.split(".")[-1] for r in result.result if r.node.unique_id.startswith("model."))
-    out.write_text(json.dumps({"tables": tables, "models": built,
+    out.write_text(json.dumps({"tables": tables, "models": built, "mentions": mentions,
+                               "traces": spark_traces(spark, erased_forms), "numbering": numbering_in_blocks(spark, work, paths),
                                "plain_dbt": {"success": plain_dbt.success, "text": plain_text, "built": plain_built}}))
+
+
+def spark_traces(spark, forms: list[str]) -> list[list[str]]:
+    """[table, value] for every table of the build whose string columns hold one of `forms` (lower-case), in one
+    query (test_privacy_erasure.traces scans DuckDB's tables and views)."""
+    from pyspark.sql.types import StringType
+
+    spark.createDataFrame([(form,) for form in forms], "value string").createOrReplaceTempView("erased_forms")
+    selects = []
+    for database in spark.catalog.listDatabases():
+        if not database.name.startswith(SPARK_SCHEMA):
+            continue
+        for table in spark.catalog.listTables(database.name):
+            if table.tableType == "VIEW" or table.isTemporary:
+                continue  # views read the tables scanned here (or raw files, filtered by staging; the request view names the erased)
+            name = f"{database.name}.{table.name}"
+            columns = [f"lower(`{field.name}`)" for field in spark.table(name).schema.fields if isinstance(field.dataType, StringType)]
+            if columns:
+                selects.append(f"select distinct '{name}' as table_name, erased_forms.value from {name} "
+                               f"inner join erased_forms on instr(concat_ws(chr(10), {', '.join(columns)}), erased_forms.value) > 0")
+    assert len(selects) > 50, selects  # every table of the build, not a wrong schema name
+    started = time.monotonic()
+    found = sorted([list(row) for row in spark.sql(" union all ".join(selects)).collect()])
+    print(f"traces: {len(selects)} tables scanned in {time.monotonic() - started:.1f} s", flush=True)
+    return found
+
+
+def numbering_in_blocks(spark, work: Path, paths: list[str]) -> dict:
+    """Lines numbered by macro spark_numbered_lines in a file Spark reads in many blocks (and its .gz, one
+    block), empty lines included and, with skip_empty, left out: {case: [blocks read, [[line number, line], ...]]}."""
+    from dbt.cli.main import dbtRunner
+
+    folder = work / "numbering"
+    folder.mkdir()
+    # lines of many lengths (some longer than a block), empty and blank ones, a run of empty lines at a block's edge
+    lines = [("x" * (i % 97)) + f" line {i}" if i % 11 else "" for i in range(1, 6001)]
+    lines[10:14] = ["", "", "   ", ""]
+    lines[2000] = "y" * (3 * NUMBERING_BLOCK_BYTES)
+    text = "\n".join(lines) + "\n"
+    (folder / "lines.txt").write_text(text)
+    (folder / "lines.txt.gz").write_bytes(gzip.compress(text.encode()))
+    (folder / "expected.json").write_text(json.dumps(lines))
+    cases = {"plain": ("lines.txt", False), "plain_skip_empty": ("lines.txt", True), "gz": ("lines.txt.gz", False)}
+    found = {}
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(NUMBERING_BLOCK_BYTES))
+    try:
+        for case, (name, skip_empty) in cases.items():
+            path = str(folder / name)
+            inline = (f"select line_number, raw_line from {{{{ customer_segments.spark_numbered_lines('{path}', skip_empty={skip_empty}) }}}} "
+                      "as numbered")
+            compiled = dbtRunner().invoke(["compile", "--inline", inline, "--vars", VARS, *paths])
+            if not compiled.success:
+                sys.exit(f"dbt compile --inline failed on Spark: {compiled.exception}")
+            sql = compiled.result.results[0].node.compiled_code
+            blocks = spark.sql(f"select count(distinct block_start) from (select input_file_block_start() as block_start from text.`{path}`)").collect()[0][0]
+            found[case] = [blocks, sorted([row[0], row[1]] for row in spark.sql(sql).collect())]
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    return found
 
 
 def number(value):
@@ -105,9 +185,23 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     space = Workspace(tmp_path_factory.mktemp("pipeline_spark"))
     generate(space.raw, space.truth, events=4_000, people=300, seed=11, gzip=True, progress=False)
+    # other people's events that mention an erased person (test_privacy_erasure's, plus one whose only mention
+    # is URL-encoded), as an uncompressed file beside the .gz ones; the purge must redact them on both engines
+    identifiers = erased_identifiers(space.truth)
+    planted = plant_mentions(space, identifiers)
+    email = next(value for identifier_type, value in identifiers if identifier_type == "email")
+    mentions = space.raw / "events" / "zz-mentions.jsonl"
+    url_only = json.loads(mentions.read_text().splitlines()[0])
+    url_only.update(messageId=URL_ONLY_MENTION, properties={})
+    url_only["context"]["page"] = {"url": "https://shop.example/", "referrer": f"https://mail.example/open?to={quote(email, safe='')}"}
+    for stamp in ("timestamp", "sentAt", "receivedAt"):  # 40 minutes later: not a double fire of the planted page
+        if url_only.get(stamp):
+            moved = datetime.fromisoformat(url_only[stamp].replace("Z", "+00:00")) + timedelta(minutes=40)
+            url_only[stamp] = moved.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    mentions.write_text(mentions.read_text() + json.dumps(url_only) + "\n")
     # Segment's S3 layout (events/<source>/<day>/<file>.gz) for the last file, and a hidden folder with a copy
     # of it that both engines must skip
-    events = sorted(path for path in (space.raw / "events").iterdir() if path.is_file())
+    events = sorted(path for path in (space.raw / "events").iterdir() if path.is_file() and path != mentions)
     (space.raw / "events" / "_tmp").mkdir()
     shutil.copy(events[-1], space.raw / "events" / "_tmp" / events[-1].name)
     nested = space.raw / "events" / "src-1" / "1700006400000"
@@ -121,14 +215,22 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
         duckdb[model] = {"columns": columns, "rows": [[number(plain(cell)) for cell in row] for row in space.query(f"select * from {model}")]}
     results = json.loads((space.root / "target" / "run_results.json").read_text())["results"]
     duckdb_models = {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
+    duckdb_mentions = [list(row) for row in space.query(MENTION_ROWS.format(table="int_events_deduplicated"))]
 
     work = space.root / "spark"
+    work.mkdir()
+    forms = sorted({form.lower() for _type, value in identifiers for form in (value, quote(value, safe=""))})
+    (work / "erased_forms.json").write_text(json.dumps(forms))
     out = work / "tables.json"
-    run_spark_helper("tests.python.test_pipeline_spark", [str(out), str(work)], work, SPARK_SCHEMA,
+    # the build, its purge and the checks after it take 6-10 minutes on a busy 2-core machine: room for twice that
+    run_spark_helper("tests.python.test_pipeline_spark", [str(out), str(work)], work, SPARK_SCHEMA, timeout=1800,
                      SEGMENTS_RAW_PATH=str(space.raw))
     spark = json.loads(out.read_text())
-    return {"event_files": len(events), "nested_file": f"events/src-1/1700006400000/{events[-1].name}",
-            "duckdb": duckdb, "duckdb_models": duckdb_models, "spark": spark["tables"], "spark_models": set(spark["models"]), "plain_dbt": spark["plain_dbt"]}
+    return {"event_files": len(events) + 1, "nested_file": f"events/src-1/1700006400000/{events[-1].name}",
+            "duckdb": duckdb, "duckdb_models": duckdb_models, "spark": spark["tables"], "spark_models": set(spark["models"]),
+            "plain_dbt": spark["plain_dbt"], "planted": planted, "email": email, "duckdb_mentions": duckdb_mentions,
+            "spark_mentions": spark["mentions"], "spark_traces": spark["traces"], "numbering": spark["numbering"],
+            "numbering_lines": json.loads((work / "numbering" / "expected.json").read_text())}
 
 
 def rows(engines: dict, engine: str, model: str, keep: list[str]) -> Counter:
@@ -264,6 +366,34 @@ def test_same_data_quality_verdicts(engines: dict):
 def test_same_erasure(engines: dict):
     erased = assert_same(engines, "erasure_log", ["identifier_type", "identifier_hash", "requested_at"])
     assert erased, "the generated data has erasure requests: the purge must have run on both engines"
+
+
+def test_the_spark_purge_leaves_no_trace(engines: dict):
+    # every string column of every table of the Spark build, for each erased value as written or URL-encoded
+    assert engines["spark_traces"] == []
+
+
+def test_the_spark_purge_redacts_other_peoples_mentions_as_duckdb_does(engines: dict):
+    # the events stay, each with the same text on both engines: the erased values (as written, URL-encoded,
+    # upper-case, JSON-escaped, or only URL-encoded) became [erased] and the rest of the text is kept
+    expected = sorted(engines["planted"] + [ESCAPED_MENTION, URL_ONLY_MENTION])
+    duck, spark = sorted(engines["duckdb_mentions"]), sorted(engines["spark_mentions"])
+    assert [row[0] for row in duck] == expected
+    assert spark == duck
+    url_only = next(row for row in spark if row[0] == URL_ONLY_MENTION)
+    assert url_only[3] == "https://mail.example/open?to=[erased]"
+    assert all("[erased]" in row[1] for row in spark if row[0] != URL_ONLY_MENTION)
+
+
+@pytest.mark.parametrize("case", ["plain", "plain_skip_empty", "gz"])
+def test_lines_are_numbered_as_in_the_file_across_blocks(engines: dict, case: str):
+    # the numbers Python's enumerate gives (1-based), empty lines counted or (skip_empty) left out first
+    blocks, numbered = engines["numbering"][case]
+    lines = engines["numbering_lines"]
+    kept = [line for line in lines if line != ""] if case.endswith("skip_empty") else lines
+    assert numbered == [[number, line] for number, line in enumerate(kept, start=1)]
+    # many blocks, read in parallel, except the .gz file (one block: gzip cannot be split)
+    assert blocks == 1 if case == "gz" else blocks >= 10, blocks
 
 
 if __name__ == "__main__":

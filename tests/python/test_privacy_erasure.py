@@ -18,6 +18,7 @@ people never scored or segmented them.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -88,8 +89,9 @@ def plant_mentions(space: Workspace, identifiers: list[tuple[str, str]]) -> list
     email = next(value for identifier_type, value in identifiers if identifier_type == "email")
     erased_values = {value for _type, value in identifiers}
     lines, planted = [], []
-    source = sorted((space.raw / "events").glob("*.jsonl"))[0]
-    for line in source.read_text().splitlines():
+    source = sorted((space.raw / "events").glob("*.jsonl*"))[0]  # .jsonl, or .jsonl.gz (test_pipeline_spark)
+    text = gzip.decompress(source.read_bytes()).decode() if source.suffix == ".gz" else source.read_text()
+    for line in text.splitlines():
         try:
             message = json.loads(line)
         except json.JSONDecodeError:
