@@ -185,10 +185,13 @@ def test_spark_comparison_names_the_tables_that_differ():
     duck["person_scores"] = [[f"p{n}" if column == "person_id" else 0.5 for column in wanted["person_scores"]] for n in range(3)]
     same = spark.compare(duck, json.loads(json.dumps(duck)))
     assert all(verdict.startswith("agree") for verdict in same.values()) and len(same) == len(spark.COMPARED) + 1
-    # DuckDB's suggested segments (k-means) are not Spark's to have
+    # suggested segments (k-means, a dbt Python model) are built on Spark too: one only DuckDB has is a difference,
+    # the same one on both engines agrees
     status = wanted["segments"].index("status")
-    with_suggested = dict(duck, segments=duck["segments"] + [[("suggested" if i == status else "x") for i in range(len(wanted["segments"]))]])
-    assert spark.compare(with_suggested, duck)["segments"].startswith("agree")
+    suggested = [("suggested" if i == status else "x") for i in range(len(wanted["segments"]))]
+    with_suggested = dict(duck, segments=duck["segments"] + [suggested])
+    assert spark.compare(with_suggested, duck)["segments"].startswith("DIFFER: 1 rows only on DuckDB")
+    assert spark.compare(with_suggested, json.loads(json.dumps(with_suggested)))["segments"].startswith("agree")
     # one quarantined line numbered differently, one score off by more than 1e-9
     moved = json.loads(json.dumps(duck))
     moved["quarantined_rows"][0][wanted["quarantined_rows"].index("line_number")] = 7
