@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from customer_segments.bench.identity import BenchError, Workspace
-from customer_segments.bench.pipeline import SCHEDULED_BUILD, generate, run_in_workdir, slowest_nodes
+from customer_segments.bench.pipeline import SCHEDULED_BUILD, add_workdir_arguments, generate, run_in_workdir, slowest_nodes
 
 DEFAULT_SIZES = (100_000, 2_000_000)
 DEFAULT_BATCH = 10_000
@@ -182,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="history sizes in events, increasing, comma-separated (default 100000,2000000)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="events in the micro-batch (default 10000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--json", help="also write the results as JSON to this file")
+    add_workdir_arguments(parser)
     options = parser.parse_args(argv)
     if options.batch < 100:
         print("bench: --batch must be at least 100", file=sys.stderr)

@@ -182,15 +182,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to generate (default 1000000; 10000000 for the target size)")
     parser.add_argument("--runs", type=int, default=1, help="timed runs of the reference and the full build (default 1; medians reported)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--json", help="also write the results as JSON to this file")
+    add_workdir_arguments(parser)
     options = parser.parse_args(argv)
     if options.events < 10_000 or options.runs < 1:
         print("bench: --events must be at least 10000 and --runs at least 1", file=sys.stderr)
         return 2
     return run_in_workdir(options, "bench-pipeline-", lambda workdir: run(options.events, options.runs, options.seed, workdir),
                           render)
+
+
+def add_workdir_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options run_in_workdir reads: --workdir, --keep, --json."""
+    parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--json", help="also write the results as JSON to this file")
 
 
 def run_in_workdir(options: argparse.Namespace, prefix: str, bench: Callable[[Path], dict],

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from customer_segments.bench.identity import REPO_ROOT, BenchError, Measured, Workspace, generate_in_child, measure
-from customer_segments.bench.pipeline import DEFAULT_EVENTS, SCHEDULED_BUILD, run_in_workdir
+from customer_segments.bench.pipeline import DEFAULT_EVENTS, SCHEDULED_BUILD, add_workdir_arguments, run_in_workdir
 from customer_segments.dbt_runner import dbt_command, dbt_env
 
 SLOWEST = 5
@@ -249,9 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--no-duckdb", action="store_true", help="build on Spark only (no DuckDB figures, no comparison)")
     parser.add_argument("--spark-submit-args", default=SPARK_SUBMIT_ARGS, help=f"PYSPARK_SUBMIT_ARGS (default: {SPARK_SUBMIT_ARGS})")
-    parser.add_argument("--workdir", help="new or empty folder to work in (default: a new folder under the temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--json", help="also write the results as JSON to this file")
+    add_workdir_arguments(parser)
     options = parser.parse_args(argv)
     if options.events < 1_000:
         print("bench: --events must be at least 1000", file=sys.stderr)
