@@ -687,10 +687,14 @@
             {%- do relations.append((model.name, relation)) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set clock = modules.datetime.datetime -%}
+    {%- set lines_started = clock.now() -%}
     {%- do customer_segments.erasure_search_lines(targets) -%}
+    {%- do log('Erasure: event lines searched in ' ~ (clock.now() - lines_started).total_seconds() ~ ' s.') -%}
     {#- int_identity_nodes last: the node ids of other tables are matched through its values -#}
     {%- set ordered = relations + [('int_identity_nodes', node_lookup[0])] if node_lookup else relations -%}
     {%- for name, relation in ordered -%}
+        {%- set table_started = clock.now() -%}
         {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
         {%- set conditions = [] -%}
         {%- for column in columns_by_kind['person'] if column in columns -%}
@@ -736,6 +740,9 @@
         {%- if outcome['deleted'] != 0 -%}
             {%- do purged.append(name ~ ' ' ~ outcome['deleted']) -%}
         {%- endif -%}
+        {#- debug level (logs/dbt.log): where a slow purge spends its time -#}
+        {%- do log('Erasure: ' ~ name ~ ' purged in ' ~ (clock.now() - table_started).total_seconds() ~ ' s ('
+            ~ outcome['deleted'] ~ ' rows deleted, ' ~ outcome['redacted'] ~ ' redacted).') -%}
     {%- endfor -%}
     {%- do customer_segments.erasure_forget_lines() -%}
     {#- the log last: a request counts as done only with everything above -#}
