@@ -150,16 +150,22 @@
 -#}
 {% macro fold_days_merged(count_column, key_columns, first_column=none, last_column=none) -%}
     {%- if not (execute and is_incremental() and not flags.FULL_REFRESH) -%}{{ return('') }}{%- endif -%}
+    {%- set merged_days -%}
+        select activity_date, max(day_last_judged_at) as day_last_judged_at
+        from {{ this }}
+        where day_events is not null
+        group by activity_date
+        having min(day_last_judged_at) < max(day_last_judged_at)
+    {%- endset -%}
+    {%- set days = run_query(merged_days ~ ' order by activity_date').columns[0].values() -%}
+    {#- (the days folded, in the debug log: tests/python/test_incremental_days.py reads it) -#}
+    {%- do log(this.identifier ~ ': folded the new events of ' ~ days | length ~ ' day(s) into their rows: '
+        ~ days | join(', '), info=false) -%}
+    {%- if days | length == 0 -%}{{ return('') }}{%- endif -%}
     {%- set added -%}
         select added.rowid, added.*
         from {{ this }} as added
-        inner join (
-            select activity_date, max(day_last_judged_at) as day_last_judged_at
-            from {{ this }}
-            where day_events is not null
-            group by activity_date
-            having min(day_last_judged_at) < max(day_last_judged_at)
-        ) as merged_days
+        inner join ({{ merged_days }}) as merged_days
             on merged_days.activity_date = added.activity_date
             and merged_days.day_last_judged_at = added.day_last_judged_at
     {%- endset -%}
