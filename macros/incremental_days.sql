@@ -32,7 +32,7 @@
   before). The held fingerprint is H's when the day's rows all carry one
   fingerprint and their counts add up to its day_events (|H|), and every
   stamp of H lies in [held first, held last]. Let N be the day's events now,
-  A those of N stamped after the held last, B the rest. A day is merged when
+  A those of N stamped after the held last, B the rest. A day is folded when
   (a) its rows are consistent as above,
   (b) it is not the oldest day the table holds,
   (c) now_day_events = held day_events + |A|, with |A| > 0, and
@@ -150,24 +150,32 @@
 -#}
 {% macro fold_days_merged(count_column, key_columns, first_column=none, last_column=none) -%}
     {%- if not (execute and is_incremental() and not flags.FULL_REFRESH) -%}{{ return('') }}{%- endif -%}
-    {%- set merged_days -%}
-        select activity_date, max(day_last_judged_at) as day_last_judged_at
-        from {{ this }}
-        where day_events is not null
-        group by activity_date
-        having min(day_last_judged_at) < max(day_last_judged_at)
-    {%- endset -%}
-    {%- set days = run_query(merged_days ~ ' order by activity_date').columns[0].values() -%}
+    {#- the days holding two fingerprints, with the new one (the newest), read out first: the appended rows that
+        are folded are deleted before the old rows take the new fingerprint, and may be all the day had -#}
+    {%- set merged_days = run_query(
+        'select cast(activity_date as varchar), arg_max(day_events, day_last_judged_at),'
+        ~ ' cast(arg_max(day_first_judged_at, day_last_judged_at) as varchar), cast(max(day_last_judged_at) as varchar)'
+        ~ ' from ' ~ this ~ ' where day_events is not null group by activity_date'
+        ~ ' having min(day_last_judged_at) < max(day_last_judged_at) order by activity_date'
+    ) -%}
     {#- (the days folded, in the debug log: tests/python/test_incremental_days.py reads it) -#}
-    {%- do log(this.identifier ~ ': folded the new events of ' ~ days | length ~ ' day(s) into their rows: '
-        ~ days | join(', '), info=false) -%}
-    {%- if days | length == 0 -%}{{ return('') }}{%- endif -%}
+    {%- do log(this.identifier ~ ': folded the new events of ' ~ merged_days.rows | length ~ ' day(s) into their rows: '
+        ~ merged_days.columns[0].values() | join(', '), info=false) -%}
+    {%- if merged_days.rows | length == 0 -%}{{ return('') }}{%- endif -%}
+    {%- set fingerprints = [] -%}
+    {%- for day, day_events, first_judged, last_judged in merged_days.rows -%}
+        {%- do fingerprints.append("(cast('" ~ day ~ "' as date), cast(" ~ day_events ~ " as bigint), cast('"
+            ~ first_judged ~ "' as timestamp), cast('" ~ last_judged ~ "' as timestamp))") -%}
+    {%- endfor -%}
+    {%- set new_fingerprints -%}
+        (values {{ fingerprints | join(', ') }}) as new_fingerprints (activity_date, day_events, day_first_judged_at, day_last_judged_at)
+    {%- endset -%}
     {%- set added -%}
         select added.rowid, added.*
         from {{ this }} as added
-        inner join ({{ merged_days }}) as merged_days
-            on merged_days.activity_date = added.activity_date
-            and merged_days.day_last_judged_at = added.day_last_judged_at
+        inner join {{ new_fingerprints }}
+            on new_fingerprints.activity_date = added.activity_date
+            and new_fingerprints.day_last_judged_at = added.day_last_judged_at
     {%- endset -%}
     {%- set same_key -%}
         held.day_events is not null
@@ -190,12 +198,12 @@
         ~ ' inner join ' ~ this ~ ' as held on ' ~ same_key ~ ')'
     ) -%}
     {%- do run_query(
-        'update ' ~ this ~ ' as held set day_events = added.day_events,'
-        ~ ' day_first_judged_at = added.day_first_judged_at, day_last_judged_at = added.day_last_judged_at'
-        ~ ' from (select distinct activity_date, day_events, day_first_judged_at, day_last_judged_at from ('
-        ~ added ~ ')) as added'
-        ~ ' where held.day_events is not null and held.activity_date = added.activity_date'
-        ~ ' and held.day_last_judged_at < added.day_last_judged_at'
+        'update ' ~ this ~ ' as held set day_events = new_fingerprints.day_events,'
+        ~ ' day_first_judged_at = new_fingerprints.day_first_judged_at,'
+        ~ ' day_last_judged_at = new_fingerprints.day_last_judged_at'
+        ~ ' from ' ~ new_fingerprints
+        ~ ' where held.day_events is not null and held.activity_date = new_fingerprints.activity_date'
+        ~ ' and held.day_last_judged_at < new_fingerprints.day_last_judged_at'
     ) -%}
     {{ return('') }}
 {%- endmacro %}

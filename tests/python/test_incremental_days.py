@@ -3,7 +3,8 @@
 One small warehouse (the daily tables and what they read) is built three times:
 1. the generated events;
 2. plus a file of one event on the "recounted" day (a day that takes only additions: folded);
-3. that file deleted and a file of new events added: one on the "folded" day (only additions: folded) and one on
+3. that file deleted and a file of new events added: one on the "folded" day (only additions: folded; with the
+   ids and event of a row the day holds, so the fold keeps none of the rows appended for that day) and one on
    the recounted day (it lost the deleted file's event and gained this one: its count of events is unchanged
    and its oldest stamp too, only the count arithmetic tells the loss, so it must be counted again).
 After the third build both tables must equal a `--full-refresh` of the same files, row for row; the debug log
@@ -48,7 +49,7 @@ def folded_days(space: Workspace) -> dict[str, set[str]]:
 
 def planted_track(template: dict, number: int, day: str) -> dict:
     """A new track call on `day` from a usable one: its own messageId and payload (no other call is touched)."""
-    stamp = f"{day}T12:{number:02d}:00.000Z"
+    stamp = f"{day}T00:00:{number:02d}.000Z"
     call = dict(template, messageId=f"planted-day-{number:04d}", timestamp=stamp, receivedAt=stamp,
                 properties={**(template.get("properties") or {}), "planted": number})
     call.pop("sentAt", None)
@@ -79,16 +80,20 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     space = Workspace(tmp_path_factory.mktemp("incremental_days"))
     generate(space.raw, space.truth, events=2_000, seed=31, progress=False, end_date="2026-10-31")
     build(space)
-    # two days with several counted events, neither the oldest day held (that one is always counted again)
-    folded_day, recounted_day = [str(row[0]) for row in space.query(
-        "select activity_date from int_activity_daily where day_events >= 3 "
-        "and activity_date > (select min(activity_date) from int_activity_daily where day_events is not null) "
-        "group by 1 order by 1 desc limit 2")]
-    (template,) = [json.loads(row[0]) for row in space.query(
-        "select staged.raw_line from stg_segment__events as staged "
+    # the folded day: the newest day (not the oldest held, which is always counted again) with a usable track
+    # call of a known user; its copy on that day has a key the day holds already, so the fold adds it to that row
+    # and keeps no appended row at all. The recounted day: another day with several counted events.
+    raw_line, folded_day = space.query(
+        "select staged.raw_line, cast(cast(usable.event_at as date) as varchar) from stg_segment__events as staged "
         "inner join int_events_deduplicated as usable on usable.message_id = staged.message_id "
-        "where usable.message_type = 'track' and usable.canonical_event is not null "
-        "and usable.user_id is not null order by staged.source_file, staged.line_number limit 1")]
+        "where usable.message_type = 'track' and usable.canonical_event is not null and usable.user_id is not null "
+        "and cast(usable.event_at as date) > (select min(activity_date) from int_activity_daily "
+        "where day_events is not null) order by usable.event_at desc limit 1")[0]
+    template = json.loads(raw_line)
+    (recounted_day,) = [str(row[0]) for row in space.query(
+        "select activity_date from int_activity_daily where day_events >= 3 and activity_date <> cast(? as date) "
+        "and activity_date > (select min(activity_date) from int_activity_daily where day_events is not null) "
+        "group by 1 order by 1 desc limit 1", [folded_day])]
     lonely = space.raw / "events" / "lonely.jsonl"
     write_calls(lonely, [planted_track(template, 1, recounted_day)])
     build(space)
