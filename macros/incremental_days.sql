@@ -11,11 +11,48 @@
   retention window keeps its old stamp but raises the count), so a day whose
   fingerprint is unchanged holds exactly the events it was counted from. An
   incremental build:
-  1. deletes (pre-hook `forget_days_changed`) the rows of every day whose
-     fingerprint differs from the usable events' now (a late event, a
-     re-delivery, a deleted or rewritten file, a day gone);
-  2. counts the days that have no rows left (changed and new days).
-  So the table is what a full build gives, whatever the age of the change.
+  1. keeps (pre-hook `forget_days_changed`) the rows of every day whose
+     fingerprint is the usable events' now, and of every day whose change is
+     only additions (below); it deletes the rows of every other day (a row
+     gone or judged again, a deleted or rewritten file, a day gone, a day
+     whose rows do not add up to their fingerprint);
+  2. counts the days that have no rows left (changed and new days), and for
+     each day taking additions counts only the events stamped after the day's
+     held `day_last_judged_at`, appended with the day's new fingerprint; a
+     post-hook (`fold_days_merged`) folds them into the day's rows (counts
+     added, first and last times min'ed and max'ed, a new key kept as a new
+     row) and gives every row of the day the new fingerprint.
+  So the table is what a full build gives, whatever the age of the change, and
+  late events spread over every day of history cost their own count and the
+  rows of their days in this table, not a count of those days' events.
+
+  When a day takes only additions. Let H be the events the day's rows were
+  counted from (an event being a usable row with its judged_at: a line judged
+  again leaves and comes back as a new row, stamped later than every stamp
+  before). The held fingerprint is H's when the day's rows all carry one
+  fingerprint and their counts add up to its day_events (|H|), and every
+  stamp of H lies in [held first, held last]. Let N be the day's events now,
+  A those of N stamped after the held last, B the rest. A day is folded when
+  (a) its rows are consistent as above,
+  (b) it is not the oldest day the table holds,
+  (c) now_day_events = held day_events + |A|, with |A| > 0, and
+  (d) now_day_first_judged_at = held day_first_judged_at.
+  No event of H is in A (their stamps are at most the held last), so if every
+  event of B is in H, B is a subset of H, and (c) says |B| = |H|: B = H.
+  Nothing left the day, nothing was judged again, and A is exactly what was
+  added. Could B hold an event not in H? It would be stamped no later than
+  the held last yet not counted: absent when the day was counted and back
+  with its old stamp since. Lines are only taken back with their old stamp
+  when the retention window moves back over them (macros/incremental_events.sql),
+  and those are older than every event then held; a day that held rows while
+  such an event was out of the window was the oldest day of the table (the
+  post-hook deletes days before the cutoff's day), and stays the oldest until
+  a build takes older days back, which is the build the event comes back in.
+  (b) leaves that day to be counted again. (d) follows from the rest; it is
+  kept as a check that costs nothing. An erasure that left a day's counts
+  short of its events fails (a) or (c): that day is counted again.
+  Rows without a fingerprint (day_events null: int_activity_daily's email
+  rows) are left alone here.
 
   An erasure (macro purge_erased_people) deletes the erased people's events
   and their rows of these tables in the same transaction, which changes the
@@ -39,19 +76,136 @@
     group by cast(event_at as date)
 {%- endmacro %}
 
-{#- Pre-hook of a daily table: step 1 above. Rows without a fingerprint (day_events null) are left alone. Nothing on a full build. -#}
-{% macro forget_days_changed(events_relation, condition) -%}
+{#-
+  One row per day the table holds with a consistent fingerprint (its rows share one and their `count_column`
+  adds up to its day_events, condition (a) above): activity_date, day_events, day_first_judged_at,
+  day_last_judged_at. DuckDB only (the incremental path never runs on Spark).
+-#}
+{% macro held_day_fingerprints(relation, count_column) -%}
+    select
+        activity_date,
+        min(day_events) as day_events,
+        min(day_first_judged_at) as day_first_judged_at,
+        min(day_last_judged_at) as day_last_judged_at
+    from {{ relation }}
+    where day_events is not null
+    group by activity_date
+    having min(day_events) = max(day_events)
+        and min(day_first_judged_at) = max(day_first_judged_at)
+        and min(day_last_judged_at) = max(day_last_judged_at)
+        and sum({{ count_column }}) = min(day_events)
+{%- endmacro %}
+
+{#-
+  Pre-hook of a daily table: step 1 above. Deletes every row of a day that neither holds its usable events'
+  fingerprint nor takes only additions (conditions (a) to (d)). Rows without a fingerprint (day_events null)
+  are left alone. Nothing on a full build.
+-#}
+{% macro forget_days_changed(events_relation, condition, count_column) -%}
     {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
-    {%- set changed -%}
-        day_events is not null and not exists (
-            select 1 from ({{ customer_segments.day_fingerprints(events_relation, condition) }}) as now_held
-            where now_held.activity_date = {{ this }}.activity_date
-                and now_held.day_events = {{ this }}.day_events
-                and now_held.day_first_judged_at = {{ this }}.day_first_judged_at
-                and now_held.day_last_judged_at = {{ this }}.day_last_judged_at
+    {%- set kept -%}
+        activity_date in (
+            select held.activity_date
+            from ({{ customer_segments.held_day_fingerprints(this, count_column) }}) as held
+            inner join (
+                select
+                    cast(events.event_at as date) as activity_date,
+                    count(*) as day_events,
+                    min(events.judged_at) as day_first_judged_at,
+                    max(events.judged_at) as day_last_judged_at,
+                    count(case when events.judged_at > held.day_last_judged_at then 1 end) as added_events
+                from {{ events_relation }} as events
+                left join ({{ customer_segments.held_day_fingerprints(this, count_column) }}) as held
+                    on held.activity_date = cast(events.event_at as date)
+                where {{ condition }}
+                group by cast(events.event_at as date)
+            ) as now_held
+                on now_held.activity_date = held.activity_date
+            where (
+                    -- unchanged
+                    now_held.day_events = held.day_events
+                    and now_held.day_first_judged_at = held.day_first_judged_at
+                    and now_held.day_last_judged_at = held.day_last_judged_at
+                ) or (
+                    -- only additions: (b), (c), (d)
+                    held.activity_date > (select min(activity_date) from {{ this }} where day_events is not null)
+                    and now_held.added_events > 0
+                    and now_held.day_events = held.day_events + now_held.added_events
+                    and now_held.day_first_judged_at = held.day_first_judged_at
+                )
         )
     {%- endset -%}
-    {{ return(customer_segments.delete_where(this, changed)) }}
+    {{ return(customer_segments.delete_where(this, 'day_events is not null and not (' ~ kept ~ ')')) }}
+{%- endmacro %}
+
+{#-
+  Post-hook of a daily table: the end of step 2. The model appended, for a day taking additions, the new
+  events' rows with the day's new fingerprint; the day's old rows still carry the old one (stamped earlier).
+  Each appended row whose key (the day and `key_columns`) the day already had is added to that row (counts
+  summed, `first_column` min'ed and `last_column` max'ed) and deleted; then the day's old rows take the new
+  fingerprint. Costs the appended rows and a scan of the days' rows, no count of the days' events and no
+  rewrite of the rows that gained nothing. Nothing on a full build. (A build stopped before this hook leaves
+  the day with two fingerprints: the next build's pre-hook finds its rows inconsistent and counts it again.)
+  DuckDB only (the incremental path never runs on Spark).
+-#}
+{% macro fold_days_merged(count_column, key_columns, first_column=none, last_column=none) -%}
+    {%- if not (execute and is_incremental() and not flags.FULL_REFRESH) -%}{{ return('') }}{%- endif -%}
+    {#- the days holding two fingerprints, with the new one (the newest), read out first: the appended rows that
+        are folded are deleted before the old rows take the new fingerprint, and may be all the day had -#}
+    {%- set merged_days = run_query(
+        'select cast(activity_date as varchar), arg_max(day_events, day_last_judged_at),'
+        ~ ' cast(arg_max(day_first_judged_at, day_last_judged_at) as varchar), cast(max(day_last_judged_at) as varchar)'
+        ~ ' from ' ~ this ~ ' where day_events is not null group by activity_date'
+        ~ ' having min(day_last_judged_at) < max(day_last_judged_at) order by activity_date'
+    ) -%}
+    {#- (the days folded, in the debug log: tests/python/test_incremental_days.py reads it) -#}
+    {%- do log(this.identifier ~ ': folded the new events of ' ~ merged_days.rows | length ~ ' day(s) into their rows: '
+        ~ merged_days.columns[0].values() | join(', '), info=false) -%}
+    {%- if merged_days.rows | length == 0 -%}{{ return('') }}{%- endif -%}
+    {%- set fingerprints = [] -%}
+    {%- for day, day_events, first_judged, last_judged in merged_days.rows -%}
+        {%- do fingerprints.append("(cast('" ~ day ~ "' as date), cast(" ~ day_events ~ " as bigint), cast('"
+            ~ first_judged ~ "' as timestamp), cast('" ~ last_judged ~ "' as timestamp))") -%}
+    {%- endfor -%}
+    {%- set new_fingerprints -%}
+        (values {{ fingerprints | join(', ') }}) as new_fingerprints (activity_date, day_events, day_first_judged_at, day_last_judged_at)
+    {%- endset -%}
+    {%- set added -%}
+        select added.rowid, added.*
+        from {{ this }} as added
+        inner join {{ new_fingerprints }}
+            on new_fingerprints.activity_date = added.activity_date
+            and new_fingerprints.day_last_judged_at = added.day_last_judged_at
+    {%- endset -%}
+    {%- set same_key -%}
+        held.day_events is not null
+        and held.activity_date = added.activity_date
+        and held.day_last_judged_at < added.day_last_judged_at
+        {%- for column in key_columns %}
+        and held.{{ column }} is not distinct from added.{{ column }}
+        {%- endfor %}
+    {%- endset -%}
+    {%- do run_query(
+        'update ' ~ this ~ ' as held set ' ~ count_column ~ ' = held.' ~ count_column ~ ' + added.' ~ count_column
+        ~ ((', ' ~ first_column ~ ' = least(held.' ~ first_column ~ ', added.' ~ first_column ~ ')') if first_column else '')
+        ~ ((', ' ~ last_column ~ ' = greatest(held.' ~ last_column ~ ', added.' ~ last_column ~ ')') if last_column else '')
+        ~ ' from (' ~ added ~ ') as added where ' ~ same_key
+    ) -%}
+    {#- the folded rows found from the appended side, by rowid (a correlated delete over the whole table
+        hashed every row: 0.20 s of 0.41 s at 200k events, this takes 0.03 s) -#}
+    {%- do run_query(
+        'delete from ' ~ this ~ ' where rowid in (select added.rowid from (' ~ added ~ ') as added'
+        ~ ' inner join ' ~ this ~ ' as held on ' ~ same_key ~ ')'
+    ) -%}
+    {%- do run_query(
+        'update ' ~ this ~ ' as held set day_events = new_fingerprints.day_events,'
+        ~ ' day_first_judged_at = new_fingerprints.day_first_judged_at,'
+        ~ ' day_last_judged_at = new_fingerprints.day_last_judged_at'
+        ~ ' from ' ~ new_fingerprints
+        ~ ' where held.day_events is not null and held.activity_date = new_fingerprints.activity_date'
+        ~ ' and held.day_last_judged_at < new_fingerprints.day_last_judged_at'
+    ) -%}
+    {{ return('') }}
 {%- endmacro %}
 
 {#- The daily tables, by model name: (what counts as an event of the day, the column that counts them). -#}

@@ -404,6 +404,17 @@ def activity_events(space: Workspace, user_id: str, day: str) -> int:
                         "and activity_date = cast(? as date)", [user_id, day])
 
 
+def folded_days(space: Workspace) -> dict[str, set[str]]:
+    """The days whose new events the last build folded into their rows, per daily table (the debug log line of
+    macro fold_days_merged), rather than counting the day again."""
+    log = (space.root / "logs" / "dbt.log").read_text(errors="replace")
+    folded = {}
+    for table in ("int_activity_daily", "int_identity_calls_daily"):
+        lines = re.findall(rf"{table}: folded the new events of \d+ day\(s\) into their rows: ([0-9, -]*)", log)
+        folded[table] = {day for day in lines[-1].strip().split(", ") if day} if lines else set()
+    return folded
+
+
 def compared_with_full_refresh(space: Workspace, as_of: str, tmp_path_factory,
                                more_vars: str = "") -> dict[str, tuple[list, list]]:
     """Each compared table as the incremental build left it and as a --full-refresh of the same inputs and vars (on a
@@ -463,9 +474,11 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
         else dict(row, email_status="bounced", updated_at=stamp) if number == 1 else row))
     build(space)
     compiled = next((space.root / "target" / "compiled").rglob("base_segment__event_lines.sql")).read_text()
+    folded = folded_days(space)
     results["batch 3"] = compared_with_full_refresh(space, AS_OF, tmp_path_factory)
     evidence = {
         "read": set(re.findall(r"'(events/[^']+)'", compiled)),
+        "folded": folded,
         "late_events": (late_before, activity_events(space, late_user, LATE_EVENT_AT[:10])),
         "consent": space.query(
             "select people.consent_analytics, people.consent_marketing from people "
@@ -552,6 +565,8 @@ def test_the_later_batches_changed_what_they_claim(later_batches):
     assert evidence["consent_unstated"] == consent_before, "the refusal must go with its deleted file"
     before, after = evidence["late_events"]
     assert after == before + 1, "the late event must be counted on its own day"
+    for table, days in evidence["folded"].items():
+        assert LATE_EVENT_AT[:10] in days, f"{table}: the late event's day must take it folded in, not be counted again"
     (analytics_refused, _), (_, marketing_refused) = evidence["consent"]
     assert analytics_refused is False and marketing_refused is False
     assert evidence["unsubscribed"] == 1

@@ -2,8 +2,11 @@
     materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ customer_segments.forget_days_changed(ref('int_events_deduplicated'), 'true') }}",
-    post_hook="{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}"
+    pre_hook="{{ customer_segments.forget_days_changed(ref('int_events_deduplicated'), 'true', 'calls') }}",
+    post_hook=[
+        "{{ customer_segments.fold_days_merged('calls', ['message_type', 'user_id', 'anonymous_id', 'device_id', 'email', 'previous_id'], 'first_called_at', 'last_called_at') }}",
+        "{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}",
+    ]
 ) }}
 {#-
   The identifiers the usable events carry, counted per day: one row per day,
@@ -14,7 +17,9 @@
   visitor's hundred page views of a day are one row here.
   Incremental on DuckDB (macros/incremental_days.sql): a build counts again
   only the days whose usable events changed (new, late, re-delivered, deleted:
-  whatever their age), found by each day's fingerprint; days that fall out of
+  whatever their age), found by each day's fingerprint, except that a day
+  whose change is only new events takes their counts merged into its rows
+  instead of being counted again; days that fall out of
   the retention window (var retention_days) are deleted after each build. A
   table on Spark (no DELETE on Parquet tables).
 -#}
@@ -34,12 +39,52 @@ event_days as (
 
 ),
 
+{%- if is_incremental() %}
+
+held_days as (
+
+    -- the days the table holds, one fingerprint each (the pre-hook deleted every other day's rows)
+    select
+        activity_date,
+        min(day_events) as day_events,
+        min(day_first_judged_at) as day_first_judged_at,
+        min(day_last_judged_at) as day_last_judged_at
+    from {{ this }}
+    where day_events is not null
+    group by activity_date
+
+),
+
+days_to_merge as (
+
+    -- a held day whose fingerprint moved on takes only additions (the pre-hook kept it for that)
+    select
+        event_days.*,
+        held_days.day_last_judged_at as counted_until
+    from event_days
+    inner join held_days
+        on held_days.activity_date = event_days.activity_date
+    where event_days.day_events <> held_days.day_events
+        or event_days.day_first_judged_at <> held_days.day_first_judged_at
+        or event_days.day_last_judged_at <> held_days.day_last_judged_at
+
+),
+{%- endif %}
+
 days_to_count as (
 
     select * from event_days
     {%- if is_incremental() %}
-    -- the pre-hook deleted the days whose events changed; a day with rows left is counted already
-    where not exists (select 1 from {{ this }} as held where held.activity_date = event_days.activity_date)
+    -- a day with rows left is counted already; a day taking additions counts its events stamped after counted_until
+    where not exists (select 1 from held_days where held_days.activity_date = event_days.activity_date)
+
+),
+
+days_to_read as (
+
+    select *, cast(null as timestamp) as counted_until from days_to_count
+    union all
+    select * from days_to_merge
     {%- endif %}
 
 ),
@@ -59,9 +104,16 @@ calls as (
         days_to_count.day_first_judged_at,
         days_to_count.day_last_judged_at
 
+    {%- if is_incremental() %}
+    from events
+    inner join days_to_read as days_to_count
+        on cast(events.event_at as date) = days_to_count.activity_date
+        and (days_to_count.counted_until is null or events.judged_at > days_to_count.counted_until)
+    {%- else %}
     from events
     inner join days_to_count
         on cast(events.event_at as date) = days_to_count.activity_date
+    {%- endif %}
 
 ),
 
