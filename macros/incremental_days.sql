@@ -208,6 +208,47 @@
     {{ return('') }}
 {%- endmacro %}
 
+{#-
+  The days a daily table counts in this build (the body of its `days_to_read` CTE), from `event_days` (a CTE of
+  day_fingerprints): each day's fingerprint, with counted_until, the held day_last_judged_at of a day taking
+  only additions (its events stamped later are counted and folded in by fold_days_merged), null for a day
+  counted whole. A full build counts every day whole; an incremental build counts the days with no rows left
+  (the pre-hook deleted the changed ones) and the held days whose fingerprint moved on (the pre-hook kept them
+  only when their change is only additions).
+-#}
+{% macro days_to_read(event_days) -%}
+    {%- if is_incremental() %}
+    with held_days as (
+        -- the days the table holds, one fingerprint each (the pre-hooks deleted every other day's rows)
+        select
+            activity_date,
+            min(day_events) as day_events,
+            min(day_first_judged_at) as day_first_judged_at,
+            min(day_last_judged_at) as day_last_judged_at
+        from {{ this }}
+        where day_events is not null
+        group by activity_date
+    )
+
+    select {{ event_days }}.*, cast(null as {{ dbt.type_timestamp() }}) as counted_until
+    from {{ event_days }}
+    where not exists (select 1 from held_days where held_days.activity_date = {{ event_days }}.activity_date)
+
+    union all
+
+    select {{ event_days }}.*, held_days.day_last_judged_at
+    from {{ event_days }}
+    inner join held_days
+        on held_days.activity_date = {{ event_days }}.activity_date
+    where {{ event_days }}.day_events <> held_days.day_events
+        or {{ event_days }}.day_first_judged_at <> held_days.day_first_judged_at
+        or {{ event_days }}.day_last_judged_at <> held_days.day_last_judged_at
+    {%- else %}
+    select *, cast(null as {{ dbt.type_timestamp() }}) as counted_until
+    from {{ event_days }}
+    {%- endif %}
+{%- endmacro %}
+
 {#- The daily tables, by model name: (what counts as an event of the day, the column that counts them). -#}
 {% macro daily_tables() -%}
     {{ return({

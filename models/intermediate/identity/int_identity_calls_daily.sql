@@ -39,60 +39,16 @@ event_days as (
 
 ),
 
-{%- if is_incremental() %}
-
-held_days as (
-
-    -- the days the table holds, one fingerprint each (the pre-hook deleted every other day's rows)
-    select
-        activity_date,
-        min(day_events) as day_events,
-        min(day_first_judged_at) as day_first_judged_at,
-        min(day_last_judged_at) as day_last_judged_at
-    from {{ this }}
-    where day_events is not null
-    group by activity_date
-
-),
-
-days_to_merge as (
-
-    -- a held day whose fingerprint moved on takes only additions (the pre-hook kept it for that)
-    select
-        event_days.*,
-        held_days.day_last_judged_at as counted_until
-    from event_days
-    inner join held_days
-        on held_days.activity_date = event_days.activity_date
-    where event_days.day_events <> held_days.day_events
-        or event_days.day_first_judged_at <> held_days.day_first_judged_at
-        or event_days.day_last_judged_at <> held_days.day_last_judged_at
-
-),
-{%- endif %}
-
-days_to_count as (
-
-    select * from event_days
-    {%- if is_incremental() %}
-    -- a day with rows left is counted already; a day taking additions counts its events stamped after counted_until
-    where not exists (select 1 from held_days where held_days.activity_date = event_days.activity_date)
-
-),
-
 days_to_read as (
 
-    select *, cast(null as timestamp) as counted_until from days_to_count
-    union all
-    select * from days_to_merge
-    {%- endif %}
+    {{ customer_segments.days_to_read('event_days') }}
 
 ),
 
 calls as (
 
     select
-        days_to_count.activity_date,
+        days_to_read.activity_date,
         events.message_type,
         {{ customer_segments.identity_value('user_id', 'events.user_id') }} as user_id,
         {{ customer_segments.identity_value('anonymous_id', 'events.anonymous_id') }} as anonymous_id,
@@ -100,20 +56,14 @@ calls as (
         {{ customer_segments.identity_value('email', 'events.email') }} as email,
         nullif(trim(events.previous_id), '') as previous_id,
         events.event_at,
-        days_to_count.day_events,
-        days_to_count.day_first_judged_at,
-        days_to_count.day_last_judged_at
+        days_to_read.day_events,
+        days_to_read.day_first_judged_at,
+        days_to_read.day_last_judged_at
 
-    {%- if is_incremental() %}
     from events
-    inner join days_to_read as days_to_count
-        on cast(events.event_at as date) = days_to_count.activity_date
-        and (days_to_count.counted_until is null or events.judged_at > days_to_count.counted_until)
-    {%- else %}
-    from events
-    inner join days_to_count
-        on cast(events.event_at as date) = days_to_count.activity_date
-    {%- endif %}
+    inner join days_to_read
+        on cast(events.event_at as date) = days_to_read.activity_date
+        and (days_to_read.counted_until is null or events.judged_at > days_to_read.counted_until)
 
 ),
 
