@@ -7,12 +7,15 @@
 2. Build staging and the identity graph once with dbt (warm-up, untimed), so
    int_identity_sightings exists and int_identity_person_ids has a previous
    state, as in any build after the first.
-3. R times each, interleaved: (a) `dbt run` of exactly the graph models
+3. Write the edges once more with their ends as strings (untimed, table
+   reference.EDGE_TABLE: int_identity_edges keeps node ids only), the input the
+   reference starts from.
+4. R times each, interleaved: (a) `dbt run` of exactly the graph models
    (GRAPH_MODELS): the sum of their execution times from run_results.json, the
    wall time and peak RSS of the dbt process; (b) the reference in a fresh
    Python process (customer_segments.bench.reference): read the same edges from
    the same DuckDB file, factorize, scipy connected_components.
-4. Print medians and their ratios, and a sanity check of the two partitions.
+5. Print medians and their ratios, and a sanity check of the two partitions.
 
 The target is a ratio: the graph models within TARGET_RATIO times the
 reference, both measured in this run. Absolute times never pass or fail
@@ -41,6 +44,7 @@ from pathlib import Path
 
 import duckdb
 
+from customer_segments.bench.reference import EDGE_TABLE
 from customer_segments.dbt_runner import PROJECT_DIR, dbt_command, dbt_env
 
 REPO_ROOT = PROJECT_DIR
@@ -183,7 +187,25 @@ def prepare(space: Workspace, people: int, events: int, seed: int) -> dict:
     _progress("dbt run --select +int_identity_person_ids (warm-up: staging, quality gate, identity graph; untimed)")
     warm_up = space.dbt("run", "--select", "+int_identity_person_ids")
     _progress(f"warm-up build took {warm_up.wall_seconds:.1f}s")
+    write_reference_edges(space)
     return manifest
+
+
+def write_reference_edges(space: Workspace) -> None:
+    """The reference's input: every edge of int_identity_edges with its ends' type and value (untimed).
+
+    The graph models run on the same data every time, so their edges stay these."""
+    with duckdb.connect(str(space.database)) as connection:
+        connection.execute(
+            f"""
+            create or replace table {EDGE_TABLE} as
+            select from_node.identifier_type as from_type, from_node.identifier_value as from_value,
+                to_node.identifier_type as to_type, to_node.identifier_value as to_value
+            from int_identity_edges as edges
+            inner join int_identity_nodes as from_node on edges.from_node_id = from_node.node_id
+            inner join int_identity_nodes as to_node on edges.to_node_id = to_node.node_id
+            """
+        )
 
 
 def sql_fingerprint() -> str:

@@ -1,11 +1,13 @@
-"""The identity benchmark's reference: plain connected components of int_identity_edges with scipy.
+"""The identity benchmark's reference: plain connected components of the graph's edges with scipy.
 
     python -m customer_segments.bench.reference DATABASE [--labels PATH]
 
 Runs in a fresh process (the benchmark starts one per run), so its time and
 memory are its own. Timed end to end, as one would write it by hand: open the
 DuckDB file read-only, read the endpoints of every edge as strings (type and
-value), factorize them into integers (Arrow's dictionary_encode), build a sparse matrix and call
+value: table EDGE_TABLE, the edges of int_identity_edges with their ends'
+identifiers, which the benchmark writes once before the timed runs, since
+int_identity_edges holds node ids only), factorize them into integers (Arrow's dictionary_encode), build a sparse matrix and call
 scipy.sparse.csgraph.connected_components(directed=False). Prints one JSON
 object on stdout.
 
@@ -29,12 +31,15 @@ import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as components
 
+# the edges as identifier strings, the input the reference starts from (written by bench.identity.write_reference_edges)
+EDGE_TABLE = "bench_reference_edges"
+
 
 def connected_components(database: str, labels_path: str | None = None) -> dict:
     """Time read + factorize + components on the edges in `database`; return counts, times and peak RSS."""
     started = time.perf_counter()
     with duckdb.connect(database, read_only=True) as connection:
-        edges = connection.sql("select from_type, from_value, to_type, to_value from int_identity_edges").to_arrow_table()
+        edges = connection.sql(f"select from_type, from_value, to_type, to_value from {EDGE_TABLE}").to_arrow_table()
     read = time.perf_counter()
 
     # an identifier is its type and value; types hold no ':', so "type:value" is unambiguous
@@ -74,7 +79,7 @@ def connected_components(database: str, labels_path: str | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m customer_segments.bench.reference", description=__doc__.splitlines()[0])
-    parser.add_argument("database", help="DuckDB file with int_identity_edges (opened read-only)")
+    parser.add_argument("database", help=f"DuckDB file with table {EDGE_TABLE} (opened read-only)")
     parser.add_argument("--labels", help="write each identifier's component here (Parquet), untimed")
     options = parser.parse_args(argv)
     print(json.dumps(connected_components(options.database, options.labels)))

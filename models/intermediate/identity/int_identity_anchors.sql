@@ -8,6 +8,8 @@
     group with the strongest direct evidence (int_identity_edges strength order),
     so a weaker link to another user is dropped, never the stronger;
   - floating: seen with no user id directly; the graph walk places it.
+  The identifier's value is not repeated here (2.8M strings nobody read):
+  join int_identity_nodes on node_id.
 -#}
 {{ customer_segments.after_quality_gate() }}
 
@@ -99,7 +101,6 @@ final as (
     select
         nodes.node_id,
         nodes.identifier_type,
-        nodes.identifier_value,
         coalesce(strongest.user_groups_seen, 0) as user_groups_seen,
         case nodes.identifier_type
             {%- for identifier_type, limit in limits.items() %}
@@ -124,7 +125,6 @@ final as (
 select
     node_id,
     identifier_type,
-    identifier_value,
     user_groups_seen,
     max_user_groups,
     verdict,

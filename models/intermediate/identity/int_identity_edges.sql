@@ -6,6 +6,9 @@
   id; contact id; alias: the new user id) to its partner.
   Strength order, used wherever one edge must give way to another:
   source priority, then more sightings, then seen more recently, then node ids.
+  Ends are node ids only: the identifiers' type and value are in
+  int_identity_nodes (writing them again per edge costs more than the joins of
+  the few readers that need them).
 -#}
 {{ customer_segments.after_quality_gate() }}
 
@@ -54,10 +57,6 @@ final as (
     select
         from_node.node_id as from_node_id,
         to_node.node_id as to_node_id,
-        pairs.from_type,
-        pairs.from_value,
-        pairs.to_type,
-        pairs.to_value,
         edge_sources.source,
         pairs.priority,
         pairs.sightings,

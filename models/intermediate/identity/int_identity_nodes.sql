@@ -4,14 +4,26 @@
   and whether it is junk (a placeholder or test value from the
   identity_junk_values seed, matched on the normalized value). Junk nodes stay
   here for the audit but never link anyone.
+  node_id is the rank in (identifier_type, identifier_value) order:
+  int_identity_person_ids orders by node_id where it means "type, then value".
 -#}
 {{ customer_segments.after_quality_gate() }}
 
 with
 
-sightings as (
+{# each end of a sighting is read by its own import (a CTE read twice would be materialized whole first) #}
+callers as (
 
-    select * from {{ ref('int_identity_sightings') }}
+    select identifier_type, identifier_value, sightings, first_seen_at, last_seen_at
+    from {{ ref('int_identity_sightings') }}
+
+),
+
+partners as (
+
+    select partner_type, partner_value, sightings, first_seen_at, last_seen_at
+    from {{ ref('int_identity_sightings') }}
+    where partner_value is not null
 
 ),
 
@@ -24,13 +36,12 @@ junk_values as (
 ends as (
 
     select identifier_type, identifier_value, sightings, first_seen_at, last_seen_at
-    from sightings
+    from callers
 
     union all
 
     select partner_type, partner_value, sightings, first_seen_at, last_seen_at
-    from sightings
-    where partner_value is not null
+    from partners
 
 ),
 

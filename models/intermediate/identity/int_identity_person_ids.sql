@@ -3,7 +3,9 @@
 
   A component's root is its earliest-seen identifier (ties: type, then value);
   a new person's id is a hash of its root (macro person_id_from_root), so the
-  same data gives the same ids in a fresh database.
+  same data gives the same ids in a fresh database. "Ties: type, then value" is
+  node_id order (int_identity_nodes numbers identifiers in that order), so the
+  windows below order by integers, not strings.
   Across builds this model reads its own previous state ({{ "{{ this }}" }}; on Spark a
   copy the pre-hook makes, macro identity_previous_ids):
   - a person keeps its id when new identifiers join it;
@@ -53,11 +55,7 @@ members as (
         nodes.identifier_type,
         nodes.identifier_value,
         nodes.first_seen_at,
-        nodes.last_seen_at,
-        row_number() over (
-            partition by components.component_id
-            order by nodes.first_seen_at, nodes.identifier_type, nodes.identifier_value
-        ) as seen_rank
+        nodes.last_seen_at
 
     from components
     inner join nodes
@@ -65,13 +63,32 @@ members as (
 
 ),
 
+{#-
+  A component's root: its earliest-seen identifier, then the smallest node_id
+  (type, then value); an identifier never given a time (a CRM contact without
+  updated_at) comes last. Aggregates over integers, not a window over every
+  member's strings.
+-#}
+component_first_seen as (
+
+    select component_id, min(first_seen_at) as first_seen_at
+    from members
+    group by 1
+
+),
+
 roots as (
 
     select
-        component_id,
-        identifier_type || ':' || identifier_value as root
+        members.component_id,
+        min_by(members.identifier_type || ':' || members.identifier_value, members.node_id) as root
+
     from members
-    where seen_rank = 1
+    inner join component_first_seen
+        on members.component_id = component_first_seen.component_id
+    where members.first_seen_at = component_first_seen.first_seen_at
+        or component_first_seen.first_seen_at is null
+    group by 1
 
 ),
 
@@ -112,7 +129,7 @@ previous_people as (
         first_seen_at as person_first_seen_at,
         row_number() over (
             partition by previous_person_id
-            order by first_seen_at, identifier_type, identifier_value
+            order by first_seen_at, node_id
         ) as seen_rank
 
     from members_before
@@ -145,8 +162,8 @@ new_ids as (
 
     select
         roots.component_id,
-        {{ customer_segments.person_id_from_root('roots.root') }} as root_person_id,
-        {{ customer_segments.person_id_from_root("roots.root || '|split'") }} as split_person_id
+        roots.root,
+        {{ customer_segments.person_id_from_root('roots.root') }} as root_person_id
 
     from roots
     left join kept_ids
@@ -169,7 +186,10 @@ person_ids as (
 
     select
         new_ids.component_id,
-        case when taken_ids.person_id is null then new_ids.root_person_id else new_ids.split_person_id end,
+        case
+            when taken_ids.person_id is null then new_ids.root_person_id
+            else {{ customer_segments.person_id_from_root("new_ids.root || '|split'") }}
+        end,
         'new'
     from new_ids
     left join taken_ids
@@ -185,7 +205,6 @@ final as (
         members_before.identifier_value,
         members_before.node_id,
         members_before.component_id,
-        roots.root,
         members_before.first_seen_at,
         members_before.last_seen_at,
         members_before.previous_person_id,
@@ -194,8 +213,6 @@ final as (
     from members_before
     inner join person_ids
         on members_before.component_id = person_ids.component_id
-    inner join roots
-        on members_before.component_id = roots.component_id
     left join erased
         on members_before.identifier_type = erased.identifier_type
         and members_before.identifier_value = erased.identifier_value

@@ -49,6 +49,10 @@ judged as (
 
     select
         edges.*,
+        from_node.identifier_type as from_type,
+        from_node.identifier_value as from_value,
+        to_node.identifier_type as to_type,
+        to_node.identifier_value as to_value,
         from_node.is_junk or to_node.is_junk as has_junk,
         coalesce(from_anchor.verdict = 'shared', false) or coalesce(to_anchor.verdict = 'shared', false) as has_shared,
         from_component.component_id as from_component_id,
