@@ -58,7 +58,7 @@ GRAPH_MODELS = [
 ]
 DEFAULT_PEOPLE = 550_000  # about 5.9 edges per person with 5 events each: ~3.2M edges
 EVENTS_PER_PERSON = 5
-TARGET_RATIO = 4.0
+TARGET_RATIO = 3.0
 
 
 class BenchError(RuntimeError):
