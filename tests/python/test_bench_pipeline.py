@@ -100,15 +100,25 @@ def test_dbt_progress_reads_the_last_node_of_the_current_run(tmp_path):
     assert dbt_progress(log, offset) == "node 27 of 423"
 
 
-def test_slowest_nodes_names_each_node_once_slowest_first(tmp_path):
+def workspace_with_results(tmp_path, results: list[dict]) -> Workspace:
+    """A workspace whose last dbt invocation wrote these node results (target/run_results.json)."""
     space = Workspace(tmp_path / "space")
     space.target.mkdir(parents=True, exist_ok=True)
+    write_results(space, results)
+    return space
+
+
+def write_results(space: Workspace, results: list[dict]) -> None:
+    (space.target / "run_results.json").write_text(json.dumps({"results": results}))
+
+
+def test_slowest_nodes_names_each_node_once_slowest_first(tmp_path):
     results = [
         {"unique_id": "model.customer_segments.people", "execution_time": 1.5},
         {"unique_id": "test.customer_segments.unique_people_person_id.5a1b2c3d4e", "execution_time": 3.0},
         {"unique_id": "unit_test.customer_segments.people.people_keeps_one_row", "execution_time": 0.2},
     ]
-    (space.target / "run_results.json").write_text(json.dumps({"results": results}))
+    space = workspace_with_results(tmp_path, results)
     assert pipeline.slowest_nodes(space, count=2) == [["test unique_people_person_id", 3.0], ["model people", 1.5]]
 
 
@@ -146,16 +156,14 @@ def test_process_tree_memory_counts_a_child_the_command_never_waits_for():
 def test_spark_bench_times_the_purge_from_the_on_run_end_hook(tmp_path):
     from customer_segments.bench import spark
 
-    space = Workspace(tmp_path / "space")
-    space.target.mkdir(parents=True, exist_ok=True)
     results = [
         {"unique_id": "operation.customer_segments.customer_segments-on-run-start-0", "execution_time": 0.5},
         {"unique_id": "model.customer_segments.people", "execution_time": 9.0},
         {"unique_id": "operation.customer_segments.customer_segments-on-run-end-0", "execution_time": 61.25},
     ]
-    (space.target / "run_results.json").write_text(json.dumps({"results": results}))
+    space = workspace_with_results(tmp_path, results)
     assert spark.purge_seconds(space) == 61.2
-    (space.target / "run_results.json").write_text(json.dumps({"results": results[:2]}))
+    write_results(space, results[:2])
     assert spark.purge_seconds(space) is None
 
 
