@@ -105,8 +105,12 @@
     {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
     {%- set kept -%}
         activity_date in (
+            -- the held fingerprints, grouped once over the table and read twice
+            with held as (
+                {{ customer_segments.held_day_fingerprints(this, count_column) }}
+            )
             select held.activity_date
-            from ({{ customer_segments.held_day_fingerprints(this, count_column) }}) as held
+            from held
             inner join (
                 select
                     cast(events.event_at as date) as activity_date,
@@ -115,7 +119,7 @@
                     max(events.judged_at) as day_last_judged_at,
                     count(case when events.judged_at > held.day_last_judged_at then 1 end) as added_events
                 from {{ events_relation }} as events
-                left join ({{ customer_segments.held_day_fingerprints(this, count_column) }}) as held
+                left join held
                     on held.activity_date = cast(events.event_at as date)
                 where {{ condition }}
                 group by cast(events.event_at as date)
