@@ -10,21 +10,17 @@
     a campaign source): known from the first visit, before any score has data;
   - channel mix: the share of the person's retained activity on the web, in
     email (opens, clicks) and in the product (int_person_engagement).
+  The events' part comes from each person's callers (int_events_per_caller,
+  which sums them up to as_of), not from every event.
 -#}
 {{ customer_segments.after_quality_gate() }}
 
 with
 
-events as (
+callers as (
 
-    select * from {{ ref('int_events_attributed') }}
-    where person_id is not null
-
-),
-
-contexts as (
-
-    select * from {{ ref('int_events_deduplicated') }}
+    select * from {{ ref('int_events_per_caller') }}
+    where events_by_as_of > 0
 
 ),
 
@@ -47,17 +43,33 @@ build as (
 
 ),
 
+{#- each caller's row (its events up to as_of, int_events_per_caller) with the person it belongs to -#}
+caller_people as (
+
+    select
+        coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
+        callers.last_cart_at,
+        callers.first_referrer_at,
+        callers.first_referrer_message_id,
+        callers.first_referrer_domain,
+        callers.first_campaign_at,
+        callers.first_campaign_message_id,
+        callers.first_campaign_source,
+        callers.first_campaign_medium
+
+    from callers
+    {{ customer_segments.join_caller_person(ref('int_identity_person_ids')) }}
+
+),
+
 seen as (
 
     select
-        events.person_id,
-        max(case when events.canonical_event in (
-            {%- for name in var('segment_cart_events') %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-        ) then events.event_at end) as last_cart_at
+        person_id,
+        max(last_cart_at) as last_cart_at
 
-    from events
-    cross join build
-    where events.event_at <= build.as_of
+    from caller_people
+    where person_id is not null
     group by 1
 
 ),
@@ -75,35 +87,17 @@ last_orders as (
 
 ),
 
-touches as (
-
-    select
-        events.person_id,
-        events.message_id,
-        events.event_at,
-        {{ customer_segments.url_domain('contexts.page_referrer') }} as referrer_domain,
-        {{ customer_segments.url_domain('contexts.page_url') }} as page_domain,
-        nullif(trim(contexts.campaign_source), '') as campaign_source,
-        nullif(trim(contexts.campaign_medium), '') as campaign_medium
-
-    from events
-    inner join contexts on events.message_id = contexts.message_id
-    cross join build
-    where events.event_at <= build.as_of
-        and (contexts.page_referrer is not null or contexts.campaign_source is not null)
-
-),
-
+{#- the person's earliest touch over their callers' earliest ones: earliest by (event_at, message_id) -#}
 first_referrers as (
 
     select
         person_id,
-        referrer_domain,
-        row_number() over (partition by person_id order by event_at, message_id) as touch_rank
+        first_referrer_domain as referrer_domain,
+        row_number() over (partition by person_id order by first_referrer_at, first_referrer_message_id) as touch_rank
 
-    from touches
-    where referrer_domain is not null
-        and (page_domain is null or referrer_domain <> page_domain)
+    from caller_people
+    where person_id is not null
+        and first_referrer_at is not null
 
 ),
 
@@ -111,12 +105,13 @@ first_campaigns as (
 
     select
         person_id,
-        campaign_source,
-        campaign_medium,
-        row_number() over (partition by person_id order by event_at, message_id) as touch_rank
+        first_campaign_source as campaign_source,
+        first_campaign_medium as campaign_medium,
+        row_number() over (partition by person_id order by first_campaign_at, first_campaign_message_id) as touch_rank
 
-    from touches
-    where campaign_source is not null
+    from caller_people
+    where person_id is not null
+        and first_campaign_at is not null
 
 ),
 

@@ -15,9 +15,9 @@ identifiers as (
 
 ),
 
-events as (
+callers as (
 
-    select * from {{ ref('int_events_attributed') }}
+    select * from {{ ref('int_events_per_caller') }}
 
 ),
 
@@ -63,9 +63,14 @@ person_emails as (
 
 activity as (
 
-    select person_id, min(event_at) as first_seen_at, max(event_at) as last_seen_at
-    from events
-    where person_id is not null
+    -- the events of each caller (int_events_per_caller) with the person they belong to
+    select
+        coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
+        min(callers.first_event_at) as first_seen_at,
+        max(callers.last_event_at) as last_seen_at
+    from callers
+    {{ customer_segments.join_caller_person('identifiers') }}
+    where coalesce(by_user.person_id, by_anonymous.person_id) is not null
     group by 1
 
     union all
