@@ -28,6 +28,12 @@
 {%- endset %}
 {%- set any_stale = combine_from is not none
     and run_query('select count(*) from ' ~ this ~ ' as held where ' ~ held_stale).columns[0].values()[0] > 0 %}
+{%- if execute and is_incremental() %}
+    {#- debug level (logs/dbt.log): which way this build went -#}
+    {%- do log(this.identifier ~ ': ' ~ ('combines the events judged after ' ~ combine_from ~ ' with their callers\' rows'
+        ~ ('; sums again the callers whose rows count by another as_of' if any_stale else '')
+        if combine_from is not none else 'sums every caller again (events the table summed are gone or changed)')) -%}
+{%- endif %}
 
 with
 
