@@ -31,11 +31,15 @@ emails as (
 
 ),
 
-events as (
+caller_ips as (
 
-    select * from {{ ref('int_events_attributed') }}
-    where person_id is not null
-        and ip is not null
+    select * from {{ ref('int_events_per_caller_ip') }}
+
+),
+
+person_ids as (
+
+    select * from {{ ref('int_identity_person_ids') }}
 
 ),
 
@@ -84,10 +88,12 @@ person_ips as (
 
     from (
         select
-            person_id,
-            {{ customer_segments.ipv4_to_number('ip') }} as ip_number
-        from events
-        group by person_id, ip
+            coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
+            {{ customer_segments.ipv4_to_number('callers.ip') }} as ip_number
+        from caller_ips as callers
+        {{ customer_segments.join_caller_person('person_ids') }}
+        where coalesce(by_user.person_id, by_anonymous.person_id) is not null
+        group by 1, callers.ip
     ) as person_ip_pairs
 
 ),
