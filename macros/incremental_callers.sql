@@ -51,27 +51,24 @@
 {%- endmacro %}
 
 {#-
-  The stamp an incremental build of a table of attributed events summed per caller (int_events_per_caller,
-  int_events_per_caller_ip) combines from (events judged after it are new), as a timestamp literal, or none
-  when it sums every row again: a full build, an empty table, or events that did not only gain. The table's
-  rows sum the attributed events where `events_condition` holds. The model's SQL and its pre-hook both ask;
-  both run after int_events_attributed is built, so both get the same answer. `incremental`: the caller's
+  The stamp an incremental build of int_events_per_caller combines from (events judged after it are new),
+  as a timestamp literal, or none when it sums every caller again: a full build, an empty table, or
+  events that did not only gain. The model's SQL and its pre-hook both ask; both run after
+  int_events_attributed is built, so both get the same answer. `incremental`: the caller's
   is_incremental() (asked in the model, where a unit test's override of it applies).
 -#}
-{% macro callers_combine_from(relation, events_relation, incremental, events_condition='1 = 1') -%}
+{% macro callers_combine_from(relation, events_relation, incremental) -%}
     {%- if not (execute and incremental) -%}{{ return(none) }}{%- endif -%}
     {%- set check -%}
         select
             cast(held.judged_until as varchar),
             held.judged_until is not null
             and held.events = (
-                select count(*) from {{ events_relation }}
-                where judged_at <= held.judged_until and {{ events_condition }}
+                select count(*) from {{ events_relation }} where judged_at <= held.judged_until
             )
             and held.message_checksum = (
                 select coalesce(sum({{ customer_segments.caller_events_checksum('message_id') }}), 0)
-                from {{ events_relation }}
-                where judged_at <= held.judged_until and {{ events_condition }}
+                from {{ events_relation }} where judged_at <= held.judged_until
             )
         from (
             select max(last_judged_at) as judged_until, sum(events) as events, sum(message_checksum) as message_checksum
@@ -82,9 +79,9 @@
     {{ return("cast('" ~ row[0] ~ "' as timestamp)" if row[1] else none) }}
 {%- endmacro %}
 
-{#- Pre-hook of those tables: when the build sums every row again, the held rows go first (callers left without events must not stay). -#}
-{% macro forget_callers_changed(events_relation, events_condition='1 = 1') -%}
-    {%- if execute and is_incremental() and customer_segments.callers_combine_from(this, events_relation, true, events_condition) is none -%}
+{#- Pre-hook of int_events_per_caller: when the build sums every caller again, the held rows go first (callers left without events must not stay). -#}
+{% macro forget_callers_changed(events_relation) -%}
+    {%- if execute and is_incremental() and customer_segments.callers_combine_from(this, events_relation, true) is none -%}
         {{ return(customer_segments.delete_where(this, '1 = 1')) }}
     {%- endif -%}
     {{ return('') }}

@@ -1,7 +1,6 @@
 """The events summed per caller follow new events without summing all history (macros/incremental_callers.sql).
 
-One small warehouse (int_events_per_caller, int_events_per_caller_ip and the person-level models that read them)
-is built four times:
+One small warehouse (int_events_per_caller and the person-level models that read it) is built four times:
 1. the generated events, as_of ten days before the last of them (so some callers hold events after as_of);
 2. plus a file of new events (a known caller's, a new caller's), as_of after every event: the callers whose
    rows counted by the old as_of are summed again, the others combine their new events with their rows;
@@ -27,9 +26,6 @@ AS_OF = "2026-11-02 23:59:59"
 #: a row no build touched keeps the as_of it was summed at (summed_as_of), not the later one of a full refresh
 COMPARED = {
     "int_events_per_caller": "select * exclude (last_judged_at, summed_as_of) from int_events_per_caller",
-    "int_events_per_caller_ip": "select * exclude (last_judged_at) from int_events_per_caller_ip",
-    "int_person_account_links": "select * from int_person_account_links",
-    "int_regions_assigned": "select * from int_regions_assigned",
     "int_person_milestones": "select * from int_person_milestones",
     "int_person_signals": "select * from int_person_signals",
     "people": "select * from people",
@@ -38,8 +34,7 @@ COMPARED = {
 
 def build(space: Workspace, as_of: str, *flags: str) -> None:
     run = space.dbt("build", *flags, "--select", "+int_events_per_caller", "+people", "+int_person_signals",
-                    "+int_person_milestones", "+int_person_account_links", "+int_regions_assigned",
-                    "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious",
+                    "+int_person_milestones", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious",
                     "--vars", f"{{as_of: '{as_of}'}}")
     assert run.returncode == 0, run.output[-5000:]
 
@@ -104,8 +99,6 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     seen["third_compared"] = compared_with_full_refresh(space, tmp_path_factory, AS_OF)
     seen["planted_caller"] = space.query(
         "select events from int_events_per_caller where user_id is null and anonymous_id = 'planted-anon-1'")
-    seen["planted_caller_ip"] = space.query(
-        "select sum(events) from int_events_per_caller_ip where user_id is null and anonymous_id = 'planted-anon-1'")
     second.unlink()
     build(space, AS_OF)
     seen["fourth"] = way_taken(space)
@@ -126,7 +119,6 @@ def test_new_events_alone_are_combined_with_their_callers_rows(builds):
     assert builds["third"].startswith("combines the events judged after")
     assert "sums again" not in builds["third"]
     assert builds["planted_caller"] == [(2,)], "the new anonymous caller's two events, one per build"
-    assert builds["planted_caller_ip"] == [(2,)]
 
 
 def test_a_deleted_file_sums_every_caller_again(builds):

@@ -46,12 +46,6 @@ events as (
 
 ),
 
-caller_ips as (
-
-    select * from {{ ref('int_events_per_caller_ip') }}
-
-),
-
 ip_ranges as (
 
     select * from {{ ref('stg_reverse_ip__ip_ranges') }}
@@ -133,16 +127,14 @@ domain_links as (
 
 person_ips as (
 
-    -- the events of each caller and ip (int_events_per_caller_ip), summed per person and ip
     select
-        coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
-        {{ customer_segments.ipv4_to_number('callers.ip') }} as ip_number,
-        sum(callers.events) as events
+        person_id,
+        {{ customer_segments.ipv4_to_number('ip') }} as ip_number,
+        count(*) as events
 
-    from caller_ips as callers
-    {{ customer_segments.join_caller_person('person_ids') }}
-    where coalesce(by_user.person_id, by_anonymous.person_id) is not null
-    group by 1, callers.ip
+    from events
+    where ip is not null
+    group by person_id, ip
 
 ),
 

@@ -31,15 +31,11 @@ emails as (
 
 ),
 
-caller_ips as (
+events as (
 
-    select * from {{ ref('int_events_per_caller_ip') }}
-
-),
-
-person_ids as (
-
-    select * from {{ ref('int_identity_person_ids') }}
+    select * from {{ ref('int_events_attributed') }}
+    where person_id is not null
+        and ip is not null
 
 ),
 
@@ -88,12 +84,10 @@ person_ips as (
 
     from (
         select
-            coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
-            {{ customer_segments.ipv4_to_number('callers.ip') }} as ip_number
-        from caller_ips as callers
-        {{ customer_segments.join_caller_person('person_ids') }}
-        where coalesce(by_user.person_id, by_anonymous.person_id) is not null
-        group by 1, callers.ip
+            person_id,
+            {{ customer_segments.ipv4_to_number('ip') }} as ip_number
+        from events
+        group by person_id, ip
     ) as person_ip_pairs
 
 ),
