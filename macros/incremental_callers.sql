@@ -60,20 +60,27 @@
 {% macro callers_combine_from(relation, events_relation, incremental) -%}
     {%- if not (execute and incremental) -%}{{ return(none) }}{%- endif -%}
     {%- set check -%}
+        with
+
+        held as (
+            select max(last_judged_at) as judged_until, sum(events) as events, sum(message_checksum) as message_checksum
+            from {{ relation }}
+        ),
+
+        -- one pass over the attributed events' stamps and message ids
+        now_held as (
+            select count(*) as events, coalesce(sum({{ customer_segments.caller_events_checksum('message_id') }}), 0) as message_checksum
+            from {{ events_relation }}
+            where judged_at <= (select judged_until from held)
+        )
+
         select
             cast(held.judged_until as varchar),
             held.judged_until is not null
-            and held.events = (
-                select count(*) from {{ events_relation }} where judged_at <= held.judged_until
-            )
-            and held.message_checksum = (
-                select coalesce(sum({{ customer_segments.caller_events_checksum('message_id') }}), 0)
-                from {{ events_relation }} where judged_at <= held.judged_until
-            )
-        from (
-            select max(last_judged_at) as judged_until, sum(events) as events, sum(message_checksum) as message_checksum
-            from {{ relation }}
-        ) as held
+            and held.events = now_held.events
+            and held.message_checksum = now_held.message_checksum
+        from held
+        cross join now_held
     {%- endset -%}
     {%- set row = run_query(check).rows[0] -%}
     {{ return("cast('" ~ row[0] ~ "' as timestamp)" if row[1] else none) }}
@@ -91,7 +98,8 @@
   One row per caller of the attributed events where `condition` holds (a filter on
   int_events_attributed's columns), with the columns of int_events_per_caller, summed at the build's
   as_of. `contexts_condition` may narrow the usable events read for their referrers and campaigns (the
-  same rows or more: an event it leaves out counts as one without a referrer or campaign).
+  same rows or more: an event it leaves out counts as one without a referrer or campaign). The events are
+  grouped by their two ids, and the key made once per caller.
 -#}
 {% macro caller_summaries(condition='1 = 1', contexts_condition='1 = 1') -%}
 (
@@ -110,60 +118,58 @@
 
     ),
 
+    {#- only the usable events that can be a touch: a referrer or a campaign (a fifth of them in generated data) -#}
     contexts as (
 
         select message_id, judged_at, page_referrer, page_url, campaign_source, campaign_medium
         from {{ ref('int_events_deduplicated') }}
-        where {{ contexts_condition }}
-
-    ),
-
-    events as (
-
-        select
-            {{ customer_segments.caller_key('attributed.user_id', 'attributed.anonymous_id') }} as caller_key,
-            attributed.user_id,
-            attributed.anonymous_id,
-            attributed.message_id,
-            attributed.canonical_event,
-            attributed.event_at,
-            attributed.judged_at,
-            attributed.event_at <= build.as_of as is_by_as_of,
-            {{ customer_segments.url_domain('contexts.page_referrer') }} as referrer_domain,
-            {{ customer_segments.url_domain('contexts.page_url') }} as page_domain,
-            nullif(trim(contexts.campaign_source), '') as campaign_source,
-            nullif(trim(contexts.campaign_medium), '') as campaign_medium
-
-        from attributed
-        cross join build
-        left join contexts
-            on attributed.message_id = contexts.message_id
-            and attributed.judged_at = contexts.judged_at
+        where ({{ contexts_condition }})
+            and (page_referrer is not null or campaign_source is not null)
 
     ),
 
     totals as (
 
         select
-            caller_key,
-            min(user_id) as user_id,
-            min(anonymous_id) as anonymous_id,
+            attributed.user_id,
+            attributed.anonymous_id,
             count(*) as events,
-            min(event_at) as first_event_at,
-            max(event_at) as last_event_at,
-            sum(case when is_by_as_of then 1 else 0 end) as events_by_as_of,
-            min(case when is_by_as_of then event_at end) as first_event_by_as_of_at,
-            min(case when is_by_as_of and canonical_event in (
+            min(attributed.event_at) as first_event_at,
+            max(attributed.event_at) as last_event_at,
+            sum(case when attributed.event_at <= build.as_of then 1 else 0 end) as events_by_as_of,
+            min(case when attributed.event_at <= build.as_of then attributed.event_at end) as first_event_by_as_of_at,
+            min(case when attributed.event_at <= build.as_of and attributed.canonical_event in (
                 {%- for name in var('activation_events') %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-            ) then event_at end) as first_activation_at,
-            max(case when is_by_as_of and canonical_event in (
+            ) then attributed.event_at end) as first_activation_at,
+            max(case when attributed.event_at <= build.as_of and attributed.canonical_event in (
                 {%- for name in var('segment_cart_events') %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-            ) then event_at end) as last_cart_at,
-            max(judged_at) as last_judged_at,
-            sum({{ customer_segments.caller_events_checksum('message_id') }}) as message_checksum
+            ) then attributed.event_at end) as last_cart_at,
+            max(attributed.judged_at) as last_judged_at,
+            sum({{ customer_segments.caller_events_checksum('attributed.message_id') }}) as message_checksum
 
-        from events
-        group by caller_key
+        from attributed
+        cross join build
+        group by attributed.user_id, attributed.anonymous_id
+
+    ),
+
+    touches as (
+
+        select
+            {{ customer_segments.caller_key('attributed.user_id', 'attributed.anonymous_id') }} as caller_key,
+            attributed.message_id,
+            attributed.event_at,
+            {{ customer_segments.url_domain('contexts.page_referrer') }} as referrer_domain,
+            case when contexts.page_referrer is not null then {{ customer_segments.url_domain('contexts.page_url') }} end as page_domain,
+            nullif(trim(contexts.campaign_source), '') as campaign_source,
+            nullif(trim(contexts.campaign_medium), '') as campaign_medium
+
+        from attributed
+        inner join contexts
+            on attributed.message_id = contexts.message_id
+            and attributed.judged_at = contexts.judged_at
+        cross join build
+        where attributed.event_at <= build.as_of
 
     ),
 
@@ -177,9 +183,8 @@
             referrer_domain,
             row_number() over (partition by caller_key order by event_at, message_id) as touch_rank
 
-        from events
-        where is_by_as_of
-            and referrer_domain is not null
+        from touches
+        where referrer_domain is not null
             and (page_domain is null or referrer_domain <> page_domain)
 
     ),
@@ -194,23 +199,31 @@
             campaign_medium,
             row_number() over (partition by caller_key order by event_at, message_id) as touch_rank
 
-        from events
-        where is_by_as_of
-            and campaign_source is not null
+        from touches
+        where campaign_source is not null
+
+    ),
+
+    keyed as (
+
+        select
+            {{ customer_segments.caller_key('user_id', 'anonymous_id') }} as caller_key,
+            *
+        from totals
 
     )
 
     select
-        totals.caller_key,
-        totals.user_id,
-        totals.anonymous_id,
-        totals.events,
-        totals.first_event_at,
-        totals.last_event_at,
-        totals.events_by_as_of,
-        totals.first_event_by_as_of_at,
-        totals.first_activation_at,
-        totals.last_cart_at,
+        keyed.caller_key,
+        keyed.user_id,
+        keyed.anonymous_id,
+        keyed.events,
+        keyed.first_event_at,
+        keyed.last_event_at,
+        keyed.events_by_as_of,
+        keyed.first_event_by_as_of_at,
+        keyed.first_activation_at,
+        keyed.last_cart_at,
         referrers.event_at as first_referrer_at,
         referrers.message_id as first_referrer_message_id,
         referrers.referrer_domain as first_referrer_domain,
@@ -219,13 +232,13 @@
         campaigns.campaign_source as first_campaign_source,
         campaigns.campaign_medium as first_campaign_medium,
         build.as_of as summed_as_of,
-        totals.last_judged_at,
-        totals.message_checksum
+        keyed.last_judged_at,
+        keyed.message_checksum
 
-    from totals
+    from keyed
     cross join build
-    left join referrers on totals.caller_key = referrers.caller_key and referrers.touch_rank = 1
-    left join campaigns on totals.caller_key = campaigns.caller_key and campaigns.touch_rank = 1
+    left join referrers on keyed.caller_key = referrers.caller_key and referrers.touch_rank = 1
+    left join campaigns on keyed.caller_key = campaigns.caller_key and campaigns.touch_rank = 1
 )
 {%- endmacro %}
 
