@@ -16,7 +16,7 @@
   An incremental build (DuckDB), when the events attributed up to the
   table's newest `last_judged_at` are still exactly the ones the table summed
   (their count and the sum of their message ids' hashes equal the table's
-  `events` and `message_checksum` summed: `callers_only_gained`):
+  `events` and `message_checksum` summed: `callers_combine_from`):
   1. sums the events judged after that stamp per caller and combines them
      with the callers' held rows;
   2. sums again, from all their events, the callers whose held row depends
@@ -26,8 +26,9 @@
   moving past the oldest event, an erasure, a rewritten or deleted file, an
   event judged again or taken back into the retention window) breaks the
   equality, and the build sums every caller again, as a full build does
-  (the pre-hook empties the table first). The check is two sums over the
-  attributed events' stamps and message ids, no join of history.
+  (the pre-hook empties the table first). The check is one pass over the
+  attributed events' stamps and message ids, no join of history; the model's
+  SQL and its pre-hook each run it.
 -#}
 
 {#- One event's share of a table's checksum: its message id's hash, reduced so that sums of billions fit a bigint. -#}
