@@ -100,7 +100,8 @@
   int_events_attributed's columns), with the columns of int_events_per_caller, summed at the build's
   as_of. `contexts_condition` may narrow the usable events read for their referrers and campaigns (the
   same rows or more: an event it leaves out counts as one without a referrer or campaign). The events are
-  grouped by their two ids, and the key made once per caller.
+  grouped by their two ids, and the key made once per caller. Counts and checksums are bigints here and in
+  the model's combine, so the table's types do not depend on which way a build went.
 -#}
 {% macro caller_summaries(condition='1 = 1', contexts_condition='1 = 1') -%}
 (
@@ -134,10 +135,10 @@
         select
             attributed.user_id,
             attributed.anonymous_id,
-            count(*) as events,
+            cast(count(*) as {{ dbt.type_bigint() }}) as events,
             min(attributed.event_at) as first_event_at,
             max(attributed.event_at) as last_event_at,
-            sum(case when attributed.event_at <= build.as_of then 1 else 0 end) as events_by_as_of,
+            cast(sum(case when attributed.event_at <= build.as_of then 1 else 0 end) as {{ dbt.type_bigint() }}) as events_by_as_of,
             min(case when attributed.event_at <= build.as_of then attributed.event_at end) as first_event_by_as_of_at,
             min(case when attributed.event_at <= build.as_of and attributed.canonical_event in (
                 {%- for name in var('activation_events') %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor -%}
@@ -146,7 +147,7 @@
                 {%- for name in var('segment_cart_events') %}'{{ name }}'{% if not loop.last %}, {% endif %}{% endfor -%}
             ) then attributed.event_at end) as last_cart_at,
             max(attributed.judged_at) as last_judged_at,
-            sum({{ customer_segments.caller_events_checksum('attributed.message_id') }}) as message_checksum
+            cast(sum({{ customer_segments.caller_events_checksum('attributed.message_id') }}) as {{ dbt.type_bigint() }}) as message_checksum
 
         from attributed
         cross join build

@@ -36,27 +36,20 @@
 {%- endif %}
 
 with
+{% if combine_from is none %}
+-- every caller summed from its events: one row each already
+final as (
+
+    select * from {{ customer_segments.caller_summaries() }} as summed
+
+)
+{%- else %}
 
 build as (
 
     select as_of from {{ ref('int_build_context') }}
 
 ),
-
-{%- if combine_from is none %}
-
-callers as (
-
-    select * from {{ customer_segments.caller_summaries() }} as summed
-
-),
-
-resummed as (
-
-    select * from callers where 1 = 0
-
-),
-{%- else %}
 
 new_callers as (
 
@@ -98,7 +91,6 @@ callers as (
         and held.caller_key not in (select caller_key from stale_callers)
 
 ),
-{%- endif %}
 
 totals as (
 
@@ -106,15 +98,15 @@ totals as (
         caller_key,
         min(user_id) as user_id,
         min(anonymous_id) as anonymous_id,
-        sum(events) as events,
+        cast(sum(events) as {{ dbt.type_bigint() }}) as events,
         min(first_event_at) as first_event_at,
         max(last_event_at) as last_event_at,
-        sum(events_by_as_of) as events_by_as_of,
+        cast(sum(events_by_as_of) as {{ dbt.type_bigint() }}) as events_by_as_of,
         min(first_event_by_as_of_at) as first_event_by_as_of_at,
         min(first_activation_at) as first_activation_at,
         max(last_cart_at) as last_cart_at,
         max(last_judged_at) as last_judged_at,
-        sum(message_checksum) as message_checksum
+        cast(sum(message_checksum) as {{ dbt.type_bigint() }}) as message_checksum
 
     from callers
     group by caller_key
@@ -188,5 +180,6 @@ final as (
     select * from resummed
 
 )
+{%- endif %}
 
 select * from final
