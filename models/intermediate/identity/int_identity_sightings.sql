@@ -21,7 +21,10 @@ with
 
 events as (
 
-    -- the calls of the usable events, counted per day and combination of ids (already normalized)
+    -- the calls of the usable events per combination of ids (already normalized), summed over the days
+    -- first: every branch below maps a combination to its sightings alone, so this is the same sum, and
+    -- the branches read a quarter of the rows (443k combinations of 1.8M daily rows at 2M events: the
+    -- model's SQL 2.3-2.9 s -> 1.6 s)
     select
         message_type,
         user_id,
@@ -29,11 +32,12 @@ events as (
         device_id,
         email,
         previous_id,
-        calls,
-        first_called_at as first_at,
-        last_called_at as last_at
+        sum(calls) as calls,
+        min(first_called_at) as first_at,
+        max(last_called_at) as last_at
 
     from {{ ref('int_identity_calls_daily') }}
+    group by message_type, user_id, anonymous_id, device_id, email, previous_id
 
 ),
 
