@@ -221,24 +221,18 @@
 
 {#-
   The days a daily table counts in this build (the body of its `days_to_read` CTE), from `event_days` (a CTE of
-  day_fingerprints): each day's fingerprint, with counted_until, the held day_last_judged_at of a day taking
-  only additions (its events stamped later are counted and folded in by fold_days_merged), null for a day
-  counted whole. A full build counts every day whole; an incremental build counts the days with no rows left
-  (the pre-hook deleted the changed ones) and the held days whose fingerprint moved on (the pre-hook kept them
-  only when their change is only additions).
+  day_fingerprints) and the table's `count_column`: each day's fingerprint, with counted_until, the held
+  day_last_judged_at of a day taking only additions (its events stamped later are counted and folded in by
+  fold_days_merged), null for a day counted whole. A full build counts every day whole; an incremental build
+  counts the days with no rows left (the pre-hook deleted the changed ones) and the held days whose fingerprint
+  moved on (the pre-hook kept them only when their change is only additions). The held days are read with
+  held_day_fingerprints: after the pre-hook every day the table holds passes its consistency test.
 -#}
-{% macro days_to_read(event_days) -%}
+{% macro days_to_read(event_days, count_column) -%}
     {%- if is_incremental() %}
     with held_days as (
-        -- the days the table holds, one fingerprint each (the pre-hooks deleted every other day's rows)
-        select
-            activity_date,
-            min(day_events) as day_events,
-            min(day_first_judged_at) as day_first_judged_at,
-            min(day_last_judged_at) as day_last_judged_at
-        from {{ this }}
-        where day_events is not null
-        group by activity_date
+        -- the days the table holds, one consistent fingerprint each (the pre-hook deleted every other day's rows)
+        {{ customer_segments.held_day_fingerprints(this, count_column) }}
     )
 
     select {{ event_days }}.*, cast(null as {{ dbt.type_timestamp() }}) as counted_until

@@ -41,7 +41,7 @@ event_days as (
 
 days_to_read as (
 
-    {{ customer_segments.days_to_read('event_days') }}
+    {{ customer_segments.days_to_read('event_days', 'calls') }}
 
 ),
 
