@@ -12,6 +12,15 @@
   reads them through its `text`/`csv` data sources.
 -#}
 
+{#- SQL condition: `column` is one of the strings `values`; false when there are none. -#}
+{% macro in_values(column, values) -%}
+    {%- if values | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({% for value in values %}{{ customer_segments.sql_string(value) }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A text as a SQL string literal. -#}
 {% macro sql_string(value) -%}
     {{ return(adapter.dispatch('sql_string', 'customer_segments')(value)) }}

@@ -40,39 +40,34 @@
 with
 
 {% if is_incremental() %}
-previous_files as (
-
-    select distinct source_file, source_file_version from {{ this }}
-
-),
-
-current_files as (
-
-    select distinct source_file, source_file_version from {{ lines }}
-
-),
-
+{#-
+  The files read in this build (new, or a new version) and the files dropped since the last build (deleted, or
+  an old version), from the two tables' file versions (a few dozen rows, two cheap scans): `arrived` and
+  `departed` read the lines of those files only, a filter DuckDB applies to the file column before it reads
+  the ids and call keys (comparing every line's file version instead read them all: 1.0 s and 1.1 s at 10M
+  events). The file alone is enough: each table holds one version of a file.
+-#}
+{%- set arrived_files, departed_files = [], [] %}
+{%- if execute %}
+    {%- set versions = 'select distinct source_file, source_file_version from ' %}
+    {%- set arrived_files = run_query('select distinct source_file from (' ~ versions ~ lines ~ ' except ' ~ versions ~ this ~ ')').columns[0].values() %}
+    {%- set departed_files = run_query('select distinct source_file from (' ~ versions ~ this ~ ' except ' ~ versions ~ lines ~ ')').columns[0].values() %}
+{%- endif %}
 arrived as (
 
     -- lines of files read in this build (new files, new versions of rewritten ones)
-    select event_lines.message_id, event_lines.call_key
-    from {{ lines }} as event_lines
-    left join previous_files
-        on event_lines.source_file = previous_files.source_file
-        and event_lines.source_file_version = previous_files.source_file_version
-    where previous_files.source_file is null
+    select message_id, call_key
+    from {{ lines }}
+    where {{ customer_segments.in_values('source_file', arrived_files) }}
 
 ),
 
 departed as (
 
     -- lines of files deleted or rewritten since the last build
-    select previous.message_id, previous.call_key
-    from {{ this }} as previous
-    left join current_files
-        on previous.source_file = current_files.source_file
-        and previous.source_file_version = current_files.source_file_version
-    where current_files.source_file is null
+    select message_id, call_key
+    from {{ this }}
+    where {{ customer_segments.in_values('source_file', departed_files) }}
 
 ),
 
