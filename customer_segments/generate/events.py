@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +144,10 @@ class Renderer:
     names_count: int
     pool_base: dict[str, tuple[int, int]]
     seed: int
+    #: what _json_lines and _parquet_table build once per world, kept with it (a cache keyed by id() served a
+    #: new world the old one's fragments when CPython gave it the freed renderer's address)
+    heads: HeadValues | None = field(default=None, repr=False)
+    context_values: pa.Array | None = field(default=None, repr=False)
 
 
 def _names() -> tuple[list[str], list[str], np.ndarray]:
@@ -368,17 +372,13 @@ class HeadValues:
         self.data[self.head_start:self.head_start + head.size] = head.ravel()
 
 
-_HEADS: dict[int, HeadValues] = {}
-
-
 def _json_lines(r: Renderer, lo: int, hi: int) -> memoryview:
     """The bytes of lines [lo, hi): one Arrow take over all their fragments."""
     part = _part(r, lo, hi)
     n = hi - lo
-    heads = _HEADS.get(id(r))
+    heads = r.heads
     if heads is None or len(heads.array) - heads.first_head < n:
-        _HEADS.clear()
-        heads = _HEADS[id(r)] = HeadValues(r.values, max(n, CHUNK))
+        heads = r.heads = HeadValues(r.values, max(n, CHUNK))
     heads.fill(part.head)
     part.codes[:, SLOT["head"]] = np.where(part.broken, r.fragments.base["empty"], heads.first_head + np.arange(n))
     laid_out, offsets = _lay_out(heads.array, part.codes)
@@ -390,9 +390,6 @@ def _row_texts(values: pa.Array, codes: np.ndarray) -> pa.Array:
     laid_out, offsets = _lay_out(values, codes)
     row_offsets = np.ascontiguousarray(offsets[::codes.shape[1]])
     return pa.Array.from_buffers(pa.string(), codes.shape[0], [None, pa.py_buffer(row_offsets), laid_out.buffers()[2]])
-
-
-_CONTEXT_VALUES: dict[int, pa.Array] = {}
 
 
 def _parquet_table(r: Renderer, lo: int, hi: int) -> pa.Table:
@@ -418,10 +415,9 @@ def _parquet_table(r: Renderer, lo: int, hi: int) -> pa.Table:
     suffix_local = codes[:, SLOT["suffix"]].astype(np.int64) - f.base["suffix"]
     has_anonymous = codes[:, SLOT["device"]] < f.base["device_only"]
     # context = the ip without the `"context":` key, then page/campaign, then device and user agent without the anonymousId
-    context_values = _CONTEXT_VALUES.get(id(r))
+    context_values = r.context_values
     if context_values is None:
-        _CONTEXT_VALUES.clear()
-        context_values = _CONTEXT_VALUES[id(r)] = pa.concat_arrays([f.plain["ip_open"], r.values])
+        context_values = r.context_values = pa.concat_arrays([f.plain["ip_open"], r.values])
     shift = len(f.plain["ip_open"])
     context_codes = np.stack([
         codes[:, SLOT["ip"]] - f.base["ip"],
