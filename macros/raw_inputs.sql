@@ -207,16 +207,30 @@
 -#}
 {% macro forget_lines_of_old_file_versions(lines_relation) -%}
     {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
-    {%- set stale = run_query(
-        'select distinct source_file, source_file_version from ' ~ this
-        ~ ' except select distinct source_file, source_file_version from ' ~ lines_relation) -%}
-    {%- if stale.rows | length == 0 -%}{{ return('') }}{%- endif -%}
+    {%- set stale = customer_segments.file_versions_not_in(this, lines_relation) -%}
+    {%- if stale | length == 0 -%}{{ return('') }}{%- endif -%}
+    {#- by file and version: a rewritten file's new version is in the table too, inserted by the model -#}
     {%- set conditions = [] -%}
-    {%- for row in stale.rows -%}
-        {%- do conditions.append('(source_file = ' ~ customer_segments.sql_string(row[0]) ~ ' and source_file_version = '
-            ~ customer_segments.sql_string(row[1]) ~ ')') -%}
+    {%- for file, version in stale -%}
+        {%- do conditions.append('(source_file = ' ~ customer_segments.sql_string(file) ~ ' and source_file_version = '
+            ~ customer_segments.sql_string(version) ~ ')') -%}
     {%- endfor -%}
     {{ return(customer_segments.delete_where(this, conditions | join(' or '))) }}
+{%- endmacro %}
+
+{#-
+  The [source_file, source_file_version] pairs that `relation` holds and
+  `other` does not: two scans of the file columns, a few dozen rows. For a
+  line table and a table kept from it, the files read or dropped since the
+  last build (stg_segment__events, and the post-hook above).
+-#}
+{% macro file_versions_not_in(relation, other) -%}
+    {%- set versions = 'select distinct source_file, source_file_version from ' -%}
+    {%- set pairs = [] -%}
+    {%- for row in run_query(versions ~ relation ~ ' except ' ~ versions ~ other).rows -%}
+        {%- do pairs.append([row[0], row[1]]) -%}
+    {%- endfor -%}
+    {{ return(pairs) }}
 {%- endmacro %}
 
 {#- The event lines' columns, no rows: what reading no file (or no table) gives. -#}

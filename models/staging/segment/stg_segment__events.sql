@@ -49,9 +49,8 @@ with
 -#}
 {%- set arrived_files, departed_files = [], [] %}
 {%- if execute %}
-    {%- set versions = 'select distinct source_file, source_file_version from ' %}
-    {%- set arrived_files = run_query('select distinct source_file from (' ~ versions ~ lines ~ ' except ' ~ versions ~ this ~ ')').columns[0].values() %}
-    {%- set departed_files = run_query('select distinct source_file from (' ~ versions ~ this ~ ' except ' ~ versions ~ lines ~ ')').columns[0].values() %}
+    {%- set arrived_files = customer_segments.file_versions_not_in(lines, this) | map(attribute='0') | list %}
+    {%- set departed_files = customer_segments.file_versions_not_in(this, lines) | map(attribute='0') | list %}
 {%- endif %}
 arrived as (
 
