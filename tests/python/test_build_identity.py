@@ -126,7 +126,7 @@ def append_bad_lines(space: Workspace) -> Path:
 def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     from customer_segments.generate import generate
 
-    space = Workspace(tmp_path_factory.mktemp("build_identity"))
+    space = Workspace(tmp_path_factory.mktemp("build_identity"), generic_tests=False)
     generate(space.raw, space.truth, events=5_000, seed=7, progress=False)
     requests = space.raw / "erasure_requests.csv"
     requests.write_text(requests.read_text().splitlines()[0] + "\n")  # the header only: no erasure

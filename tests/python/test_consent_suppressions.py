@@ -204,7 +204,7 @@ def plant_freshness(raw: Path) -> tuple[set[str], set[str]]:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    baseline = Workspace(tmp_path_factory.mktemp("consent_baseline"))
+    baseline = Workspace(tmp_path_factory.mktemp("consent_baseline"), generic_tests=False)
     generate(baseline.raw, baseline.truth, events=20_000, seed=7, progress=False)
     requests = baseline.raw / "erasure_requests.csv"
     requests.write_text(requests.read_text().splitlines()[0] + "\n")
@@ -223,7 +223,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict:
         for contact, title, account in baseline.query("select contact_id, title, account_id from int_crm_contacts_deduplicated")
     }
 
-    space = Workspace(tmp_path_factory.mktemp("consent_planted"))
+    space = Workspace(tmp_path_factory.mktemp("consent_planted"), generic_tests=False)
     shutil.rmtree(space.raw)
     shutil.copytree(baseline.raw, space.raw)
     stale_accounts, stale_contacts = plant_freshness(space.raw)

@@ -59,7 +59,7 @@ def write_calls(path, calls: list[dict]) -> None:
 
 
 def compared_with_full_refresh(space: Workspace, tmp_path_factory, as_of: str) -> dict:
-    full = Workspace(tmp_path_factory.mktemp("callers_full"))
+    full = Workspace(tmp_path_factory.mktemp("callers_full"), generic_tests=False)
     shutil.copytree(space.raw, full.raw, dirs_exist_ok=True)
     shutil.copy(space.database, full.database)
     build(full, as_of, "--full-refresh")
@@ -71,7 +71,7 @@ def compared_with_full_refresh(space: Workspace, tmp_path_factory, as_of: str) -
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from customer_segments.generate import generate
 
-    space = Workspace(tmp_path_factory.mktemp("incremental_callers"))
+    space = Workspace(tmp_path_factory.mktemp("incremental_callers"), generic_tests=False)
     generate(space.raw, space.truth, events=2_000, seed=37, progress=False, end_date="2026-10-31")
     build(space, FIRST_AS_OF)
     seen = {"held_after_as_of": space.scalar(

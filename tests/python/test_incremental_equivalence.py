@@ -57,6 +57,7 @@ def full_refresh_of(space: Workspace, as_of: str, tmp_path_factory: pytest.TempP
     """`dbt build --full-refresh` of the same raw data and vars on a copy of the same warehouse (history tables
     such as erasure_log and the change log are kept by design; everything else is rebuilt)."""
     full = copy_of(space, tmp_path_factory, "full")
+    full.generic_tests = False  # the reference only: the incremental builds run them
     build(full, as_of, "--full-refresh", more_vars=more_vars)
     return full
 

@@ -138,7 +138,7 @@ def snapshot(space: Workspace) -> dict[str, list[str]]:
 def erasure(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from customer_segments.generate import generate
 
-    space = Workspace(tmp_path_factory.mktemp("erasure"))
+    space = Workspace(tmp_path_factory.mktemp("erasure"), generic_tests=False)
     generate(space.raw, space.truth, events=20_000, seed=7, progress=False)
     identifiers = erased_identifiers(space.truth)
     result = {"space": space, "identifiers": identifiers}

@@ -75,7 +75,7 @@ def person_of(space: Workspace, user_id: str) -> str:
 def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from customer_segments.generate import generate
 
-    space = Workspace(tmp_path_factory.mktemp("segment_history"))
+    space = Workspace(tmp_path_factory.mktemp("segment_history"), generic_tests=False)
     generate(space.raw, space.truth, events=40_000, seed=5, progress=False, end_date="2026-09-30")
     build(space, FIRST_AS_OF)
     first = {"members": members(space), "changes": changes(space)}

@@ -53,7 +53,7 @@ def verdicts(space: Workspace) -> list[tuple]:
 def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Workspace, dict]:
     from customer_segments.generate import generate
 
-    files = Workspace(tmp_path_factory.mktemp("files"))
+    files = Workspace(tmp_path_factory.mktemp("files"), generic_tests=False)
     generate(files.raw, files.truth, events=EVENTS, seed=SEED, fmt="parquet", progress=False)
     run = files.dbt("build", "--vars", "{as_of: '" + AS_OF + "'}")
     assert run.returncode == 0, run.output[-5000:]
