@@ -48,7 +48,7 @@ class Workspace:
     unit_tests: bool = False
     #: run the generic data tests (not_null, unique, accepted values, relationships: about 400) in builds and
     #: `dbt test`. They check the models' contracts on the data, about 10 s a build, most of it dbt's per-node
-    #: overhead. The shared demo builds, the incremental, bad-input and quality-gate modules run them; a module
+    #: overhead. The shared demo builds, the incremental and bad-input modules run them; a module
     #: whose several builds only make the history its own assertions read turns them off (singular tests still run)
     generic_tests: bool = True
     raw: Path = field(init=False)
