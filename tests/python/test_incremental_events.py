@@ -97,14 +97,30 @@ def test_uniqueness_is_checked_on_the_rows_a_build_wrote(builds, tmp_path, table
     assert changed.returncode != 0 and test in changed.output, changed.output[-3000:]
 
 
-def test_a_duplicate_raw_line_fails_the_whole_table_check(builds, tmp_path):
-    """base_segment__event_lines has no stamp: unique_combination checks every (file, line) on every build."""
+def test_a_duplicate_raw_line_is_checked_in_the_files_a_build_read(builds, tmp_path):
+    """base_segment__event_lines has no stamp: unique_combination checks the files whose version
+    stg_segment__events does not hold yet (the files this build read, before staging judges them), every
+    row of them; a copy among lines of a file read before is left to the build that read it, and
+    `--full-refresh` and a first build (no staging table yet) check every row."""
     test = "base_segment__event_lines_one_row_per_raw_line"
     space = builds["space"].copy(tmp_path / "planted_line")
     assert space.dbt("test", "--select", test).returncode == 0, "the built table must pass as it is"
     plant_copy(space, "base_segment__event_lines", "source_file, line_number")
-    planted = space.dbt("test", "--select", test)
-    assert planted.returncode != 0 and test in planted.output, planted.output[-3000:]
+    assert space.dbt("test", "--select", test).returncode == 0, "a copy in a file read before is outside the check"
+    whole = space.dbt("build", "--select", test, "--full-refresh")
+    assert whole.returncode != 0 and test in whole.output, whole.output[-3000:]
+    first = space.copy(tmp_path / "no_staging_yet")
+    with duckdb.connect(str(first.database)) as connection:
+        connection.execute("drop table if exists stg_segment__events")
+    unstaged = first.dbt("test", "--select", test)
+    assert unstaged.returncode != 0 and test in unstaged.output, unstaged.output[-3000:]
+    # the same key again under a version staging has not judged: a file this build read
+    with duckdb.connect(str(space.database)) as connection:
+        connection.execute(
+            "insert into base_segment__event_lines select * replace ('planted' as source_file_version)"
+            " from base_segment__event_lines order by source_file desc, line_number limit 1")
+    read_now = space.dbt("test", "--select", test)
+    assert read_now.returncode != 0 and test in read_now.output, read_now.output[-3000:]
 
 
 CONSENT_MODELS = ("+stg_segment__consent_preferences", "stg_segment__consent_lines_read")
