@@ -1,8 +1,13 @@
 """One bad byte, line or file is one quarantined row with its reason; everything else builds.
 
-Each case writes known good rows next to one fault and checks that the build exits 0, that the
-fault is exactly one quarantined entry with the expected reason, file and line, and that every
-good row is there. The unbalanced quote's gate failure is in test_quality_gate.py.
+The bad event lines and files share one workspace and one build (bad_events): known good events,
+and each fault in a file of its own next to them (the good lines of each file numbered apart, so
+that none is a duplicate or a double fire of another). Each case checks that the build exits 0,
+that its file is exactly one quarantined entry with the expected reason and line, and that the
+file's good rows are usable; two tests check the whole: the quarantined entries are exactly the
+cases' ones, and every good row is there. The flat-CSV cases are variants of one file
+(email_events.csv), so each writes known good events next to its own and builds alone.
+The unbalanced quote's gate failure is in test_quality_gate.py.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from dataclasses import dataclass
 
 import pytest
-from conftest import Workspace
+from conftest import DbtRun, Workspace
 
 from customer_segments.warehouse import raw_files
 
@@ -62,44 +68,103 @@ def usable_events(space: Workspace) -> int:
 # --------------------------------------------------------------- event lines
 
 def line_cases():
-    """(name, file name, file bytes, expected (line, reason), good events in the file)."""
-    mixed = [good_event(GOOD_EVENTS + n) for n in range(4)]
-    yield "invalid_utf8", "part.jsonl", b"\n".join(mixed[:2] + [mixed[2][:-1] + b',"x":"caf\xe9"}'] + mixed[3:]) + b"\n", (3, "invalid_utf8"), 3
-    hostile = mixed[2].replace(b'"sku"', b'"s\x01ku\x1b[31m"')
-    yield "control_byte", "part.jsonl", b"\n".join(mixed[:2] + [hostile] + mixed[3:]) + b"\n", (3, "malformed_json"), 3
+    """(name, file name, file bytes, expected (line, reason), good events in the file).
+
+    Each in its own file, its good lines numbered apart from every other file's (good_event)."""
+    def mixed(first: int) -> list[bytes]:
+        return [good_event(first + n) for n in range(4)]
+
+    lines = mixed(200)
+    yield "invalid_utf8", "part-invalid_utf8.jsonl", b"\n".join(lines[:2] + [lines[2][:-1] + b',"x":"caf\xe9"}'] + lines[3:]) + b"\n", (3, "invalid_utf8"), 3
+    lines = mixed(300)
+    hostile = lines[2].replace(b'"sku"', b'"s\x01ku\x1b[31m"')
+    yield "control_byte", "part-control_byte.jsonl", b"\n".join(lines[:2] + [hostile] + lines[3:]) + b"\n", (3, "malformed_json"), 3
     yield "binary_file", "image.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00" + bytes(range(256)) * 8, (0, "binary_file"), 0
     yield "corrupt_parquet", "part.parquet", b"PAR1" + bytes(range(256)) * 4 + b"PAR1", (0, "unreadable_file"), 0
-    yield "not_gzip", "part.jsonl.gz", b"\n".join(mixed) + b"\n", (0, "unreadable_file"), 0
+    yield "not_gzip", "part.jsonl.gz", b"\n".join(mixed(400)) + b"\n", (0, "unreadable_file"), 0
 
 
-@pytest.mark.parametrize("name,file_name,content,expected,good_in_file", [pytest.param(*case, id=case[0]) for case in line_cases()])
-def test_a_bad_event_line_or_file_is_one_quarantined_entry(workspace: Workspace, name, file_name, content, expected, good_in_file):
-    write_good_events(workspace)
-    (workspace.raw / "events" / file_name).write_bytes(content)
-    run = build(workspace)
-    assert run.returncode == 0, run.output[-3000:]
-    assert quarantined(workspace, "events") == [(f"events/{file_name}", *expected)]
-    assert usable_events(workspace) == GOOD_EVENTS + good_in_file
+LINE_CASES = list(line_cases())
+
+#: The line over 16 MB: in a gzip file in a subfolder, between two good events (numbered apart from the cases').
+HUGE_FILE = "nested/huge.jsonl.gz"
+HUGE_EXPECTED = (2, "line_too_long")
+HUGE_GOOD = 2
 
 
-def test_a_line_over_16_mb_is_cut_and_quarantined_with_its_length_and_hash(workspace: Workspace):
-    write_good_events(workspace)
-    huge = b'{"messageId": "m-huge", "type": "track", "anonymousId": "a-huge", "event": "x", "properties": {"blob": "' \
+def huge_line() -> bytes:
+    return b'{"messageId": "m-huge", "type": "track", "anonymousId": "a-huge", "event": "x", "properties": {"blob": "' \
         + b"x" * (20 * 1024 * 1024) + b'"}}'
-    path = workspace.raw / "events" / "nested" / "huge.jsonl.gz"
+
+
+@dataclass
+class BadEvents:
+    space: Workspace
+    run: DbtRun
+    #: the huge line's length and SHA-256 (the line itself is 20 MB: not kept)
+    huge_length: int
+    huge_sha256: str
+
+
+@pytest.fixture(scope="module")
+def bad_events(tmp_path_factory: pytest.TempPathFactory) -> BadEvents:
+    """One workspace and one build (build(): no Traceback, no hostile byte in its output) for every bad event
+    line and file: the good events, each case's file, and the huge line's file."""
+    space = Workspace(tmp_path_factory.mktemp("raw_containment_events"))
+    write_good_events(space)
+    for _, file_name, content, _, _ in LINE_CASES:
+        (space.raw / "events" / file_name).write_bytes(content)
+    huge = huge_line()
+    path = space.raw / "events" / HUGE_FILE
     path.parent.mkdir()
     with gzip.open(path, "wb") as handle:
-        handle.write(good_event(GOOD_EVENTS) + b"\n" + huge + b"\n" + good_event(GOOD_EVENTS + 1) + b"\n")
-    run = build(workspace)
-    assert run.returncode == 0, run.output[-3000:]
-    assert quarantined(workspace, "events") == [("events/nested/huge.jsonl.gz", 2, "line_too_long")]
-    assert usable_events(workspace) == GOOD_EVENTS + 2
-    kept, length, digest = workspace.query(
+        handle.write(good_event(500) + b"\n" + huge + b"\n" + good_event(501) + b"\n")
+    return BadEvents(space, build(space), len(huge), hashlib.sha256(huge).hexdigest())
+
+
+def quarantined_in(space: Workspace, source_file: str) -> list[tuple]:
+    return space.query(
+        "select source_file, line_number, reason from quarantined_rows where source = 'events' and source_file = ?"
+        " order by 1, 2", [source_file]
+    )
+
+
+def usable_events_in(space: Workspace, source_file: str) -> int:
+    return space.scalar(
+        "select count(*) from stg_segment__events where source_file = ? and quarantine_reason is null"
+        " and duplicate_reason is null", [source_file]
+    )
+
+
+@pytest.mark.parametrize("name,file_name,content,expected,good_in_file", [pytest.param(*case, id=case[0]) for case in LINE_CASES])
+def test_a_bad_event_line_or_file_is_one_quarantined_entry(bad_events: BadEvents, name, file_name, content, expected, good_in_file):
+    assert bad_events.run.returncode == 0, bad_events.run.output[-3000:]
+    assert quarantined_in(bad_events.space, f"events/{file_name}") == [(f"events/{file_name}", *expected)]
+    assert usable_events_in(bad_events.space, f"events/{file_name}") == good_in_file
+
+
+def test_a_line_over_16_mb_is_cut_and_quarantined_with_its_length_and_hash(bad_events: BadEvents):
+    space = bad_events.space
+    assert bad_events.run.returncode == 0, bad_events.run.output[-3000:]
+    assert quarantined_in(space, f"events/{HUGE_FILE}") == [(f"events/{HUGE_FILE}", *HUGE_EXPECTED)]
+    assert usable_events_in(space, f"events/{HUGE_FILE}") == HUGE_GOOD
+    kept, length, digest = space.query(
         "select strlen(raw_line), raw_line_bytes, raw_line_sha256 from stg_segment__events where line_number = 2"
-        " and source_file like '%huge%'"
+        " and source_file = ?", [f"events/{HUGE_FILE}"]
     )[0]
     assert kept == 1024 * 1024  # var max_raw_line_bytes
-    assert (length, digest) == (len(huge), hashlib.sha256(huge).hexdigest())
+    assert (length, digest) == (bad_events.huge_length, bad_events.huge_sha256)
+
+
+def test_the_bad_event_lines_and_files_are_the_only_quarantined_events(bad_events: BadEvents):
+    expected = [(f"events/{file_name}", *line_reason) for _, file_name, _, line_reason, _ in LINE_CASES]
+    expected.append((f"events/{HUGE_FILE}", *HUGE_EXPECTED))
+    assert quarantined(bad_events.space, "events") == sorted(expected)
+
+
+def test_every_good_event_next_to_the_bad_ones_is_usable(bad_events: BadEvents):
+    good = GOOD_EVENTS + sum(good_in_file for *_, good_in_file in LINE_CASES) + HUGE_GOOD
+    assert usable_events(bad_events.space) == good
 
 
 # --------------------------------------------------------------- flat CSV
