@@ -56,10 +56,9 @@
   as a timestamp literal, or none when it sums every caller again: a full build, an empty table, or
   events that did not only gain. The model's SQL and its pre-hook both ask; both run after
   int_events_attributed is built, so both get the same answer. `incremental`: the caller's
-  is_incremental() (asked in the model, where a unit test's override of it applies). `events_condition`:
-  which attributed events the table sums (int_events_per_caller_ip: those with an address).
+  is_incremental() (asked in the model, where a unit test's override of it applies).
 -#}
-{% macro callers_combine_from(relation, events_relation, incremental, events_condition='1 = 1') -%}
+{% macro callers_combine_from(relation, events_relation, incremental) -%}
     {%- if not (execute and incremental) -%}{{ return(none) }}{%- endif -%}
     {%- set check -%}
         with
@@ -74,7 +73,6 @@
             select count(*) as events, coalesce(sum({{ customer_segments.caller_events_checksum('message_id') }}), 0) as message_checksum
             from {{ events_relation }}
             where judged_at <= (select judged_until from held)
-                and ({{ events_condition }})
         )
 
         select
@@ -89,9 +87,9 @@
     {{ return("cast('" ~ row[0] ~ "' as timestamp)" if row[1] else none) }}
 {%- endmacro %}
 
-{#- Pre-hook of int_events_per_caller (and _ip): when the build sums every caller again, the held rows go first (callers left without events must not stay). -#}
-{% macro forget_callers_changed(events_relation, events_condition='1 = 1') -%}
-    {%- if execute and is_incremental() and customer_segments.callers_combine_from(this, events_relation, true, events_condition) is none -%}
+{#- Pre-hook of int_events_per_caller: when the build sums every caller again, the held rows go first (callers left without events must not stay). -#}
+{% macro forget_callers_changed(events_relation) -%}
+    {%- if execute and is_incremental() and customer_segments.callers_combine_from(this, events_relation, true) is none -%}
         {{ return(customer_segments.delete_where(this, '1 = 1')) }}
     {%- endif -%}
     {{ return('') }}

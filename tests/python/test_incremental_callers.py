@@ -1,16 +1,14 @@
 """The events summed per caller follow new events without summing all history (macros/incremental_callers.sql).
 
-One small warehouse (int_events_per_caller, int_events_per_caller_ip and the models that read them) is built four
-times:
+One small warehouse (int_events_per_caller and the person-level models that read it) is built four times:
 1. the generated events, as_of ten days before the last of them (so some callers hold events after as_of);
 2. plus a file of new events (a known caller's, a new caller's), as_of after every event: the callers whose
    rows counted by the old as_of are summed again, the others combine their new events with their rows;
 3. plus another file of new events, same as_of: only combining, nobody summed again;
 4. the second build's file deleted: events the table summed are gone, so every caller is summed again.
-After the third and the fourth build the caller tables and the models that read them (milestones, signals, the
-account links and regions by network) must equal a `--full-refresh` of the same files and as_of, row for row; the
-debug log says which way each build went. The table per caller and address does not depend on as_of: the second
-build combines there too.
+After the third and the fourth build the caller table and the person-level models that read it (milestones,
+signals) must equal a `--full-refresh` of the same files and as_of, row for row; the debug log says which way
+each build went.
 """
 
 from __future__ import annotations
@@ -31,30 +29,23 @@ COMPARED = {
     "int_events_per_caller": "select * exclude (last_judged_at, summed_as_of) from int_events_per_caller",
     "int_person_milestones": "select * from int_person_milestones",
     "int_person_signals": "select * from int_person_signals",
-    "int_events_per_caller_ip": "select * exclude (last_judged_at) from int_events_per_caller_ip",
-    "int_person_account_links": "select * from int_person_account_links",
-    "int_regions_assigned": "select * from int_regions_assigned",
 }
 
 
 def build(space: Workspace, as_of: str, *flags: str) -> None:
     # people reads the table too (first and last seen): the equivalence test compares it after every batch
     run = space.dbt("build", *flags, "--select", "+int_events_per_caller", "+int_person_signals",
-                    "+int_person_milestones", "+int_regions_assigned", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious",
+                    "+int_person_milestones", "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious",
                     "--vars", f"{{as_of: '{as_of}'}}")
     assert run.returncode == 0, run.output[-5000:]
 
 
-def way_taken(space: Workspace, table: str = "int_events_per_caller") -> str:
-    """What the last build said of `table` (its debug log line)."""
+def way_taken(space: Workspace) -> str:
+    """What the last build said of int_events_per_caller (its debug log line)."""
     log = (space.root / "logs" / "dbt.log").read_text(errors="replace")
-    lines = re.findall(table + r": ((?:combines|sums every|counts every)[^\n]*)", log)
-    assert lines, f"no line of {table} in the log"
+    lines = re.findall(r"int_events_per_caller: ((?:combines|sums every)[^\n]*)", log)
+    assert lines, "no line of int_events_per_caller in the log"
     return lines[-1]
-
-
-def ways_taken(space: Workspace) -> dict[str, str]:
-    return {table: way_taken(space, table) for table in ("int_events_per_caller", "int_events_per_caller_ip")}
 
 
 def track(template: dict, message_id: str, stamp: str, **ids: str) -> dict:
@@ -89,7 +80,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "select staged.raw_line, usable.user_id, usable.anonymous_id from stg_segment__events as staged "
         "inner join int_events_deduplicated as usable on usable.message_id = staged.message_id "
         "where usable.message_type = 'track' and usable.canonical_event is not null "
-        "and usable.user_id is not null and usable.anonymous_id is not null and usable.ip is not null "
+        "and usable.user_id is not null and usable.anonymous_id is not null "
         "order by usable.event_at limit 1")[0]
     template = json.loads(raw_line)
     second = space.raw / "events" / "second.jsonl"
@@ -98,21 +89,19 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
         track(template, "planted-caller-2", "2026-11-01T11:00:00.000Z", userId=None, anonymousId="planted-anon-1"),
     ])
     build(space, AS_OF)
-    seen["second"] = ways_taken(space)
+    seen["second"] = way_taken(space)
     write_calls(space.raw / "events" / "third.jsonl", [
         track(template, "planted-caller-3", "2026-11-02T10:00:00.000Z"),
         track(template, "planted-caller-4", "2026-11-02T11:00:00.000Z", userId=None, anonymousId="planted-anon-1"),
     ])
     build(space, AS_OF)
-    seen["third"] = ways_taken(space)
+    seen["third"] = way_taken(space)
     seen["third_compared"] = compared_with_full_refresh(space, tmp_path_factory, AS_OF)
     seen["planted_caller"] = space.query(
         "select events from int_events_per_caller where user_id is null and anonymous_id = 'planted-anon-1'")
-    seen["planted_caller_ip"] = space.query(
-        "select events from int_events_per_caller_ip where user_id is null and anonymous_id = 'planted-anon-1'")
     second.unlink()
     build(space, AS_OF)
-    seen["fourth"] = ways_taken(space)
+    seen["fourth"] = way_taken(space)
     seen["fourth_compared"] = compared_with_full_refresh(space, tmp_path_factory, AS_OF)
     return seen
 
@@ -122,23 +111,18 @@ def test_the_first_build_held_events_after_its_as_of(builds):
 
 
 def test_a_later_as_of_sums_again_the_rows_that_counted_by_the_old_one(builds):
-    assert builds["second"]["int_events_per_caller"].startswith("combines the events judged after")
-    assert "sums again the callers whose rows count by another as_of" in builds["second"]["int_events_per_caller"]
-    assert builds["second"]["int_events_per_caller_ip"].startswith("combines the events judged after"), \
-        "the addresses do not depend on as_of"
+    assert builds["second"].startswith("combines the events judged after")
+    assert "sums again the callers whose rows count by another as_of" in builds["second"]
 
 
 def test_new_events_alone_are_combined_with_their_callers_rows(builds):
-    for way in builds["third"].values():
-        assert way.startswith("combines the events judged after")
-        assert "sums again" not in way
+    assert builds["third"].startswith("combines the events judged after")
+    assert "sums again" not in builds["third"]
     assert builds["planted_caller"] == [(2,)], "the new anonymous caller's two events, one per build"
-    assert builds["planted_caller_ip"] == [(2,)], "the same two events, from the one address they carry"
 
 
 def test_a_deleted_file_sums_every_caller_again(builds):
-    assert builds["fourth"]["int_events_per_caller"].startswith("sums every caller again")
-    assert builds["fourth"]["int_events_per_caller_ip"].startswith("counts every caller again")
+    assert builds["fourth"].startswith("sums every caller again")
 
 
 # the second build's rows summed again are compared after the third (a full refresh each costs a build)

@@ -43,13 +43,6 @@ events as (
 
     select * from {{ ref('int_events_attributed') }}
     where person_id is not null
-        and message_type = 'group'
-
-),
-
-caller_ips as (
-
-    select * from {{ ref('int_events_per_caller_ip') }}
 
 ),
 
@@ -134,22 +127,14 @@ domain_links as (
 
 person_ips as (
 
-    -- the events per address of each person's callers (attributed events with an address, counted per caller)
     select
         person_id,
         {{ customer_segments.ipv4_to_number('ip') }} as ip_number,
-        events
+        count(*) as events
 
-    from (
-        select
-            coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
-            callers.ip,
-            sum(callers.events) as events
-        from caller_ips as callers
-        {{ customer_segments.join_caller_person(ref('int_identity_person_ids')) }}
-        group by 1, 2
-    ) as person_ip_events
-    where person_id is not null
+    from events
+    where ip is not null
+    group by person_id, ip
 
 ),
 

@@ -31,9 +31,11 @@ emails as (
 
 ),
 
-caller_ips as (
+events as (
 
-    select * from {{ ref('int_events_per_caller_ip') }}
+    select * from {{ ref('int_events_attributed') }}
+    where person_id is not null
+        and ip is not null
 
 ),
 
@@ -75,21 +77,18 @@ account_regions as (
 
 person_ips as (
 
-    -- each address parsed once per person (grouped first), not once per event: the attributed events'
-    -- addresses per caller, the caller's person as attribution gives it
+    -- each address parsed once per person (grouped first), not once per event
     select distinct
         person_id,
         ip_number
 
     from (
         select
-            coalesce(by_user.person_id, by_anonymous.person_id) as person_id,
-            {{ customer_segments.ipv4_to_number('callers.ip') }} as ip_number
-        from caller_ips as callers
-        {{ customer_segments.join_caller_person(ref('int_identity_person_ids')) }}
-        group by 1, callers.ip
+            person_id,
+            {{ customer_segments.ipv4_to_number('ip') }} as ip_number
+        from events
+        group by person_id, ip
     ) as person_ip_pairs
-    where person_id is not null
 
 ),
 
