@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 
@@ -59,9 +58,7 @@ def write_calls(path, calls: list[dict]) -> None:
 
 
 def compared_with_full_refresh(space: Workspace, tmp_path_factory, as_of: str) -> dict:
-    full = Workspace(tmp_path_factory.mktemp("callers_full"), generic_tests=False)
-    shutil.copytree(space.raw, full.raw, dirs_exist_ok=True)
-    shutil.copy(space.database, full.database)
+    full = space.copy(tmp_path_factory.mktemp("callers_full"))  # generic tests off, as in the module's workspace
     build(full, as_of, "--full-refresh")
     return {table: [sorted(workspace.query(sql), key=repr) for workspace in (space, full)]
             for table, sql in COMPARED.items()}

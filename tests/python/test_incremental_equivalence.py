@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -44,19 +43,11 @@ def build(space: Workspace, as_of: str = AS_OF, *flags: str, more_vars: str = ""
     assert run.returncode == 0, run.output[-5000:]
 
 
-def copy_of(space: Workspace, tmp_path_factory: pytest.TempPathFactory, name: str) -> Workspace:
-    """A new workspace with the same raw files (copy2: each keeps its version) and a copy of the warehouse."""
-    copy = Workspace(tmp_path_factory.mktemp(name))
-    shutil.copytree(space.raw, copy.raw, dirs_exist_ok=True)
-    shutil.copy(space.database, copy.database)
-    return copy
-
-
 def full_refresh_of(space: Workspace, as_of: str, tmp_path_factory: pytest.TempPathFactory,
                     more_vars: str = "") -> Workspace:
     """`dbt build --full-refresh` of the same raw data and vars on a copy of the same warehouse (history tables
     such as erasure_log and the change log are kept by design; everything else is rebuilt)."""
-    full = copy_of(space, tmp_path_factory, "full")
+    full = space.copy(tmp_path_factory.mktemp("full"))
     full.generic_tests = False  # the reference only: the incremental builds run them
     build(full, as_of, "--full-refresh", more_vars=more_vars)
     return full
@@ -438,7 +429,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
     - batch 6, no new data: both vars back to their defaults.
     """
     first, _, _ = pair
-    space = copy_of(first, tmp_path_factory, "sequence")
+    space = first.copy(tmp_path_factory.mktemp("sequence"))
     results = {}
 
     withdraws_analytics, withdraws_marketing, unsubscribes, late_user, erased_user, states_consent = (
