@@ -739,8 +739,9 @@
     {%- do log('Erasure: event lines searched in ' ~ (clock.now() - lines_started).total_seconds() ~ ' s.') -%}
     {#- int_identity_nodes last: the node ids of other tables are matched through its values -#}
     {%- set ordered = relations + [('int_identity_nodes', node_lookup[0])] if node_lookup else relations -%}
+    {#- each table's conditions first (statements), then the tables are counted (Spark: all in one query), then purged -#}
+    {%- set plans = [] -%}
     {%- for name, relation in ordered -%}
-        {%- set table_started = clock.now() -%}
         {%- set columns = customer_segments.erasure_columns(relation, known) | map(attribute='name') | map('lower') | list -%}
         {%- set conditions = [] -%}
         {%- for column in columns_by_kind['person'] if column in columns -%}
@@ -779,7 +780,15 @@
         {%- if raw_columns and unparsed is not none -%}
             {%- do statements.append(customer_segments.mentions_erased(relation, raw_columns, unparsed, targets, known)) -%}
         {%- endif -%}
-        {%- set outcome = customer_segments.purge_table(relation, statements, targets, known) -%}
+        {%- do plans.append({'name': name, 'relation': relation, 'statements': statements}) -%}
+    {%- endfor -%}
+    {%- set counting_started = clock.now() -%}
+    {%- do customer_segments.erasure_count_tables(plans, targets, known) -%}
+    {%- do log('Erasure: tables counted in ' ~ (clock.now() - counting_started).total_seconds() ~ ' s.') -%}
+    {%- for plan in plans -%}
+        {%- set name, relation = plan['name'], plan['relation'] -%}
+        {%- set table_started = clock.now() -%}
+        {%- set outcome = customer_segments.purge_table(relation, plan['statements'], targets, known) -%}
         {%- if outcome['redacted'] != 0 -%}
             {%- do redacted.append(name ~ (' ' ~ outcome['redacted'] if outcome['redacted'] > 0 else '')) -%}
         {%- endif -%}
@@ -854,8 +863,12 @@
     {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
     {%- set hits_join = customer_segments.spark_erasure_hits_join(relation, text_columns, targets) if text_columns else '' -%}
     {%- set mentioning = 'erasure_hits.erasure_text is not null' if text_columns else 'false' -%}
-    {%- set counted = run_query('select count(*), count_if(' ~ deleting ~ '), count_if(not ' ~ deleting ~ ' and ' ~ mentioning ~ ') from ' ~ relation ~ hits_join) -%}
-    {%- set before, deleted, mentions = counted.rows[0][0], counted.rows[0][1], counted.rows[0][2] -%}
+    {%- if known is not none and (relation | string) in known.get('counts', {}) -%}
+        {%- set before, deleted, mentions = known['counts'][relation | string] -%}
+    {%- else -%}
+        {%- set counted = run_query(customer_segments.spark_erasure_count(relation, statements, targets, known)) -%}
+        {%- set before, deleted, mentions = counted.rows[0][1], counted.rows[0][2], counted.rows[0][3] -%}
+    {%- endif -%}
     {%- if deleted == 0 and mentions == 0 -%}
         {{ return({'deleted': 0, 'redacted': 0}) }}
     {%- endif -%}
@@ -882,6 +895,48 @@
     {%- set after = run_query('select count(*) from ' ~ kept).columns[0].values()[0] -%}
     {%- do customer_segments.spark_replace_table(relation, kept) -%}
     {{ return({'deleted': before - after, 'redacted': mentions}) }}
+{%- endmacro %}
+
+
+{#-
+  Count every table of the purge before it changes any (`plans`: {name, relation, statements}, in the
+  order they are purged), into known['counts']. DuckDB does not need it: its DELETE and CREATE TABLE AS
+  say how many rows they touched. Spark counts each table's rows, the rows it deletes and the other rows
+  that mention a value (spark_erasure_count) in one query for all of them: one Spark job per table cost
+  1-13 s each, most of the purge at test size, for tables that mostly have nothing to purge. The counts
+  are those the tables would give one by one: a table's conditions read only `targets` and
+  int_identity_nodes, which is purged last.
+-#}
+{% macro erasure_count_tables(plans, targets, known) -%}
+    {{ return(adapter.dispatch('erasure_count_tables', 'customer_segments')(plans, targets, known)) }}
+{%- endmacro %}
+{% macro default__erasure_count_tables(plans, targets, known) -%}
+{%- endmacro %}
+{% macro spark__erasure_count_tables(plans, targets, known) -%}
+    {%- set counts = {} -%}
+    {%- if plans -%}
+        {%- set queries = [] -%}
+        {%- for plan in plans -%}
+            {%- do queries.append(customer_segments.spark_erasure_count(plan['relation'], plan['statements'], targets, known)) -%}
+        {%- endfor -%}
+        {%- for row in run_query(queries | join('\nunion all\n')).rows -%}
+            {%- do counts.update({row[0]: (row[1], row[2], row[3])}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- do known.update({'counts': counts}) -%}
+{%- endmacro %}
+
+{#- Spark: one row for `relation`: its name, its rows, the rows `statements` delete, the other rows that mention a value of `targets`. -#}
+{% macro spark_erasure_count(relation, statements, targets, known=none) -%}
+    {%- set text_columns = customer_segments.erasure_text_columns(relation, known) -%}
+    {%- set parts = [] -%}
+    {%- for condition in statements -%}{%- do parts.append('coalesce(' ~ condition ~ ', false)') -%}{%- endfor -%}
+    {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
+    {%- set hits_join = customer_segments.spark_erasure_hits_join(relation, text_columns, targets) if text_columns else '' -%}
+    {%- set mentioning = 'erasure_hits.erasure_text is not null' if text_columns else 'false' -%}
+    select {{ customer_segments.sql_string(relation | string) }} as erasure_table, count(*) as erasure_rows,
+        count_if({{ deleting }}) as erasure_deleted, count_if(not {{ deleting }} and {{ mentioning }}) as erasure_mentions
+    from {{ relation }}{{ hits_join }}
 {%- endmacro %}
 
 
