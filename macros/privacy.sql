@@ -857,12 +857,8 @@
   redacted, with the values they mention, and only those are searched again after their redaction.
 -#}
 {% macro spark__purge_table(relation, statements, targets, known=none) -%}
-    {%- set text_columns = customer_segments.erasure_text_columns(relation, known) -%}
-    {%- set parts = [] -%}
-    {%- for condition in statements -%}{%- do parts.append('coalesce(' ~ condition ~ ', false)') -%}{%- endfor -%}
-    {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
-    {%- set hits_join = customer_segments.spark_erasure_hits_join(relation, text_columns, targets) if text_columns else '' -%}
-    {%- set mentioning = 'erasure_hits.erasure_text is not null' if text_columns else 'false' -%}
+    {%- set table = customer_segments.spark_erasure_table(relation, statements, targets, known) -%}
+    {%- set text_columns, deleting, hits_join, mentioning = table['text_columns'], table['deleting'], table['hits_join'], table['mentioning'] -%}
     {%- if known is not none and (relation | string) in known.get('counts', {}) -%}
         {%- set before, deleted, mentions = known['counts'][relation | string] -%}
     {%- else -%}
@@ -926,17 +922,30 @@
     {%- do known.update({'counts': counts}) -%}
 {%- endmacro %}
 
-{#- Spark: one row for `relation`: its name, its rows, the rows `statements` delete, the other rows that mention a value of `targets`. -#}
-{% macro spark_erasure_count(relation, statements, targets, known=none) -%}
+{#-
+  Spark: what the purge of `relation` is made of: its string columns (text_columns), the condition of
+  the rows `statements` delete (deleting), the join to the texts that mention a value of `targets`
+  (hits_join) and the condition of a row that mentions one (mentioning).
+-#}
+{% macro spark_erasure_table(relation, statements, targets, known=none) -%}
     {%- set text_columns = customer_segments.erasure_text_columns(relation, known) -%}
     {%- set parts = [] -%}
     {%- for condition in statements -%}{%- do parts.append('coalesce(' ~ condition ~ ', false)') -%}{%- endfor -%}
-    {%- set deleting = '(' ~ (parts | join(' or ') if parts else 'false') ~ ')' -%}
-    {%- set hits_join = customer_segments.spark_erasure_hits_join(relation, text_columns, targets) if text_columns else '' -%}
-    {%- set mentioning = 'erasure_hits.erasure_text is not null' if text_columns else 'false' -%}
+    {{ return({
+        'text_columns': text_columns,
+        'deleting': '(' ~ (parts | join(' or ') if parts else 'false') ~ ')',
+        'hits_join': customer_segments.spark_erasure_hits_join(relation, text_columns, targets) if text_columns else '',
+        'mentioning': 'erasure_hits.erasure_text is not null' if text_columns else 'false',
+    }) }}
+{%- endmacro %}
+
+{#- Spark: one row for `relation`: its name, its rows, the rows `statements` delete, the other rows that mention a value of `targets`. -#}
+{% macro spark_erasure_count(relation, statements, targets, known=none) -%}
+    {%- set table = customer_segments.spark_erasure_table(relation, statements, targets, known) -%}
     select {{ customer_segments.sql_string(relation | string) }} as erasure_table, count(*) as erasure_rows,
-        count_if({{ deleting }}) as erasure_deleted, count_if(not {{ deleting }} and {{ mentioning }}) as erasure_mentions
-    from {{ relation }}{{ hits_join }}
+        count_if({{ table['deleting'] }}) as erasure_deleted,
+        count_if(not {{ table['deleting'] }} and {{ table['mentioning'] }}) as erasure_mentions
+    from {{ relation }}{{ table['hits_join'] }}
 {%- endmacro %}
 
 
