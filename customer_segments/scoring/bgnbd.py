@@ -166,7 +166,7 @@ def fit_gamma_gamma(x, monetary_value, min_customers: int = 20) -> GammaGamma:
     # together), the gamma functions take one value per distinct count x, and the log1p terms one per
     # distinct (x, m). At 10M events (72,000 repeat buyers, a 2,000-evaluation polish) the predictions
     # model took 5.2 s, 4 s of it this fit; now 1.5 s.
-    counts, count_weights = np.unique(x, return_counts=True)
+    distinct_x, buyers_per_x = np.unique(x, return_counts=True)
     (ux, um), weights = _collapse(x, m)
     sum_log_m = float(np.sum(np.log(m)))
     uxm = ux * um
@@ -174,8 +174,8 @@ def fit_gamma_gamma(x, monetary_value, min_customers: int = 20) -> GammaGamma:
     def negative(log_params: np.ndarray) -> float:
         p, q, v = np.exp(log_params)
         v = v * scale
-        px = p * counts
-        value = -(np.dot(count_weights, special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q))
+        px = p * distinct_x
+        value = -(np.dot(buyers_per_x, special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q))
                   - sum_log_m
                   - np.dot(weights, q * np.log1p(uxm / v) + p * ux * np.log1p(v / uxm)))
         return float(value) if np.isfinite(value) else 1e300
