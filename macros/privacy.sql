@@ -859,12 +859,8 @@
 {% macro spark__purge_table(relation, statements, targets, known=none) -%}
     {%- set table = customer_segments.spark_erasure_table(relation, statements, targets, known) -%}
     {%- set text_columns, deleting, hits_join, mentioning = table['text_columns'], table['deleting'], table['hits_join'], table['mentioning'] -%}
-    {%- if known is not none and (relation | string) in known.get('counts', {}) -%}
-        {%- set before, deleted, mentions = known['counts'][relation | string] -%}
-    {%- else -%}
-        {%- set counted = run_query(customer_segments.spark_erasure_count(relation, statements, targets, known)) -%}
-        {%- set before, deleted, mentions = counted.rows[0][1], counted.rows[0][2], counted.rows[0][3] -%}
-    {%- endif -%}
+    {#- counted with every other table before the purge changed any (erasure_count_tables) -#}
+    {%- set before, deleted, mentions = known['counts'][relation | string] -%}
     {%- if deleted == 0 and mentions == 0 -%}
         {{ return({'deleted': 0, 'redacted': 0}) }}
     {%- endif -%}
