@@ -86,7 +86,8 @@ QUERIES = {
     # (judged_at: when a line was judged, build metadata by design)
     "stg_segment__events": ("select * exclude (judged_at) from stg_segment__events", False),
     "int_events_deduplicated": ("select * exclude (judged_at) from int_events_deduplicated", False),
-    "quarantined_rows": ("select source, raw, reason from quarantined_rows", False),
+    # every column: a rewritten file's rejected lines keep their place and reason but take its new version and time
+    "quarantined_rows": ("select * from quarantined_rows", False),
     # the daily tables: counted by changed day; day_events too (after an erasure the purge takes each day's new
     # count of events), not the days' judged_at stamps (build metadata)
     "int_activity_daily": ("select * exclude (day_first_judged_at, day_last_judged_at) from int_activity_daily", False),
