@@ -299,6 +299,19 @@
     cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
 {%- endmacro %}
 
+{#-
+  exact_sum in two steps, for a sum taken over groups first: exact_partial_sum
+  sums the rounded terms as a decimal (a column of the grouped rows),
+  exact_total sums those partial sums and turns the total into a double. The
+  result is exact_sum over the same terms, however the rows were grouped.
+-#}
+{% macro exact_partial_sum(expression) -%}
+    sum(cast({{ expression }} as decimal(38, 12)))
+{%- endmacro %}
+{% macro exact_total(partial_sum_column) -%}
+    cast(sum({{ partial_sum_column }}) as double)
+{%- endmacro %}
+
 
 {#-
   The host of a URL, lower-cased, without a leading 'www.' (null when the text is not an

@@ -14,6 +14,10 @@ events as (
 
     select * from {{ ref('int_events_attributed') }}
     where person_id is not null
+    {%- if var('segment_pricing_min_views') | float > 0 %}
+        -- only the two events the rule counts (a person without a pricing view cannot qualify): 2 of 23 kinds
+        and canonical_event in ('Pricing_Viewed', 'Demo_Requested')
+    {%- endif %}
 
 ),
 
