@@ -27,13 +27,13 @@ def is_spark(relation: Any) -> bool:
     return hasattr(relation, "toPandas") or hasattr(relation, "createDataFrame")
 
 
-def to_pandas(
+def select(
     relation: Any,
     columns: list[str] | None = None,
     where: str | None = None,
     group_by: list[str] | None = None,
-) -> pd.DataFrame:
-    """The rows of `relation` where the SQL condition `where` holds, as pandas.
+) -> Any:
+    """The rows of `relation` where the SQL condition `where` holds, still a relation of its engine.
 
     `columns` are SQL expressions (`"count(*) as events"`, `"case when ... end as x"`); with
     `group_by` (SQL expressions too), the columns are the grouping columns followed by aggregates,
@@ -46,10 +46,9 @@ def to_pandas(
             relation = relation.aggregate(", ".join(columns or group_by), ", ".join(group_by))
         elif columns:
             relation = relation.project(", ".join(columns))
-        return relation.df()
+        return relation
 
     from pyspark.sql import functions as F
-    from pyspark.sql.types import DecimalType
 
     if where:
         relation = relation.filter(where)
@@ -59,6 +58,29 @@ def to_pandas(
         relation = grouped.agg(*aggregates) if aggregates else grouped.count().drop("count")
     elif columns:
         relation = relation.selectExpr(*columns)
+    return relation
+
+
+def left_join(left: Any, right: Any, on: str) -> Any:
+    """Every row of `left` with the columns of the rows of `right` whose column `on` equals its own (a left join
+    on one key column, which appears once), joined by the engine: merging in pandas cost more than reading."""
+    return left.join(right, on, how="left")
+
+
+def to_pandas(
+    relation: Any,
+    columns: list[str] | None = None,
+    where: str | None = None,
+    group_by: list[str] | None = None,
+) -> pd.DataFrame:
+    """The rows of `relation` where the SQL condition `where` holds, as pandas (arguments as in `select`)."""
+    relation = select(relation, columns, where, group_by)
+    if not is_spark(relation):
+        return relation.df()
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DecimalType
+
     relation = relation.select(
         [F.col(f"`{field.name}`").cast("double").alias(field.name) if isinstance(field.dataType, DecimalType)
          else F.col(f"`{field.name}`") for field in relation.schema.fields]

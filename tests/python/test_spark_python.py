@@ -87,6 +87,19 @@ def test_to_pandas_pushes_filter_columns_and_grouping_down_on_duckdb():
     assert grouped.sort_values("kind").to_dict("list") == {"kind": ["a", "b"], "rows": [2, 1], "total": [3, 3]}
 
 
+def test_left_join_keeps_every_left_row_and_the_key_once_on_duckdb():
+    connection = duckdb.connect()
+    scores = connection.sql("select * from (values ('p1', 1.5), ('p2', 2.5), ('p3', 3.5)) as t(person_id, score)")
+    people = connection.sql("select * from (values ('p1', 'acme'), ('p3', null), ('p9', 'other')) as t(person_id, account_id)")
+    accounts = connection.sql("select * from (values ('acme', 80)) as t(account_id, fit_score)")
+    joined = frames.select(frames.left_join(frames.left_join(scores, people, "person_id"), accounts, "account_id"))
+    frame = frames.to_pandas(joined).sort_values("person_id").reset_index(drop=True)
+    assert list(frame.columns) == ["person_id", "score", "account_id", "fit_score"]
+    assert frame["person_id"].tolist() == ["p1", "p2", "p3"]  # p9 is not a score's person: not added
+    assert frame["account_id"].tolist()[0] == "acme" and frame["account_id"].isna().tolist() == [False, True, True]
+    assert frame["fit_score"].tolist()[0] == 80 and frame["fit_score"].isna().tolist() == [False, True, True]
+
+
 def test_to_table_returns_the_frame_on_duckdb_and_typed_rows_with_nulls_on_spark():
     frame = pd.DataFrame({"person_id": ["p1", "p2"], "p_alive": [0.5, math.nan], "at": [pd.Timestamp("2026-01-01"), pd.NaT]})
     assert frames.to_table(duckdb.connect(), frame, "ignored") is frame

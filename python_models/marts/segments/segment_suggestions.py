@@ -12,8 +12,8 @@ are left out of the data the clusters learn from.
 Knobs: vars segment_suggestions_k_min, _k_max, _min_people, _seed.
 """
 
-from customer_segments.segments.suggest import suggest_segments
-from customer_segments.warehouse.frames import to_pandas, to_table
+from customer_segments.segments.suggest import ACCOUNT_FEATURES, SCORE_FEATURES, suggest_segments
+from customer_segments.warehouse.frames import left_join, select, to_pandas, to_table
 
 #: The table's Spark types (on DuckDB they follow from the frame).
 SPARK_SCHEMA = (
@@ -24,21 +24,20 @@ SPARK_SCHEMA = (
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    scores = to_pandas(dbt.ref("person_scores"), where="not_profiled_reason is null")
-    scores = scores.drop(columns=["not_profiled_reason"])
-    people = to_pandas(dbt.ref("people"), columns=["person_id", "account_id"])
-    accounts = to_pandas(dbt.ref("accounts"), columns=["account_id", "fit_score"])
-    signals = to_pandas(
+    # only the columns the suggestions use, joined by the engine (at 10M events, 268k people: reading every
+    # column of person_scores and merging four frames in pandas took 2.6 s, most of the model)
+    scores = select(dbt.ref("person_scores"), columns=["person_id", *SCORE_FEATURES], where="not_profiled_reason is null")
+    people = select(dbt.ref("people"), columns=["person_id", "account_id"])
+    accounts = select(dbt.ref("accounts"), columns=["account_id", *ACCOUNT_FEATURES])
+    signals = select(
         dbt.ref("int_person_signals"),
         columns=[
             "person_id", "email_share", "product_share",
             "case when first_campaign_source is null then 0 else 1 end as from_campaign",
         ],
     )
-    features = (
-        scores.merge(people, on="person_id", how="left")
-        .merge(accounts, on="account_id", how="left")
-        .merge(signals, on="person_id", how="left")
+    features = to_pandas(
+        left_join(left_join(left_join(scores, people, "person_id"), accounts, "account_id"), signals, "person_id")
     )
     suggestions = suggest_segments(
         features,
