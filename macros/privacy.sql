@@ -1065,8 +1065,20 @@
   Post-hook of person_identifiers (incremental by difference): delete the rows
   of identifiers that are no longer in int_identity_person_ids, compared as
   published (an email's sha256 unless var publish_direct_identifiers).
+  After the model's delete+insert every current identifier has its one row, so
+  the table holds as many rows as int_identity_person_ids exactly when no
+  identifier is gone (both are one row per identifier: their tests): then the
+  anti-join over every identifier (1.5 s at 10M events) is skipped. A build
+  whose batch drops no identifier (no erasure, no retention day passed, nothing
+  turned junk or shared) pays two counts.
 -#}
 {% macro forget_identifiers_gone(relation, identifiers_relation) -%}
+    {%- if execute -%}
+        {%- set counts = run_query('select (select count(*) from ' ~ relation ~ '), (select count(*) from '
+            ~ identifiers_relation ~ ')').rows[0] -%}
+        {%- do log(relation.identifier ~ ': ' ~ counts[0] ~ ' rows, ' ~ counts[1] ~ ' identifiers', info=false) -%}
+        {%- if counts[0] == counts[1] -%}{{ return('') }}{%- endif -%}
+    {%- endif -%}
     {%- set gone -%}
         not exists (
             select 1 from {{ identifiers_relation }} as current_ids
