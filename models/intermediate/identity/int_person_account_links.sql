@@ -128,7 +128,7 @@ domain_links as (
 addresses as (
 
     -- each address once, parsed once: 605k addresses against 2.1M (person, address) pairs among 11M events
-    -- at 10M events; only the few that fall in an office network are then counted per person
+    -- at 10M events; only the events of addresses in an office network are then counted per person
     select
         ip,
         {{ customer_segments.ipv4_to_number('ip') }} as ip_number

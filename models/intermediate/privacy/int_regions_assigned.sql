@@ -75,7 +75,7 @@ account_regions as (
 
 ),
 
-addresses as (
+address_regions as (
 
     -- each address once, parsed once and matched against the ranges (605k addresses against 2.1M
     -- (person, address) pairs at 10M events): only the events of a matched address are read per person
@@ -99,12 +99,12 @@ person_ip_regions as (
 
     select distinct
         events.person_id,
-        addresses.region,
-        addresses.priority
+        address_regions.region,
+        address_regions.priority
 
     from events
-    inner join addresses
-        on events.ip = addresses.ip
+    inner join address_regions
+        on events.ip = address_regions.ip
 
 ),
 
