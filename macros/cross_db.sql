@@ -296,7 +296,7 @@
   rebuild on the same data would change scores in the 15th digit.
 -#}
 {% macro exact_sum(expression) -%}
-    cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
+    cast({{ customer_segments.exact_partial_sum(expression) }} as double)
 {%- endmacro %}
 
 {#-

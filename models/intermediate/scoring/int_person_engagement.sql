@@ -92,12 +92,7 @@ attributed as (
         callers.*
 
     from callers
-    left join identifiers as by_user
-        on by_user.identifier_type = 'user_id'
-        and callers.user_id = by_user.identifier_value
-    left join identifiers as by_anonymous
-        on by_anonymous.identifier_type = 'anonymous_id'
-        and callers.anonymous_id = by_anonymous.identifier_value
+    {{ customer_segments.join_caller_person('identifiers') }}
     left join identifiers as by_email
         on by_email.identifier_type = 'email'
         and callers.email = by_email.identifier_value
