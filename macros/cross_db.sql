@@ -312,6 +312,18 @@
     cast(sum({{ partial_sum_column }}) as double)
 {%- endmacro %}
 
+{#-
+  A count times a double factor as an exact decimal term for the sums above:
+  the factor rounded to 12 decimals, times the count. A count split over two
+  rows (a daily table's key counted in two batches) gives the same terms' sum
+  as the count in one row, which rounding the product would not. The widths
+  keep the product exact on Spark too (15 + 22 + 1 digits <= 38, scale 12):
+  counts below 10^15, factors below 10^10.
+-#}
+{% macro exact_count_times(count_expression, factor_expression) -%}
+    (cast({{ count_expression }} as decimal(15, 0)) * cast({{ factor_expression }} as decimal(22, 12)))
+{%- endmacro %}
+
 
 {#-
   The host of a URL, lower-cased, without a leading 'www.' (null when the text is not an

@@ -3,36 +3,48 @@
   the usable events without counting all history again, and without a
   lookback window that late events could fall behind.
 
-  Each row counted from events carries its day's fingerprint: how many usable
-  events of the kind the table counts that day has (`day_events`) and the
-  oldest and newest `judged_at` among them. A day's events change only by rows
-  leaving the usable events (the count drops) or rows taken in (stamped later
-  than any earlier row, so the newest stamp moves; a line taken back into the
-  retention window keeps its old stamp but raises the count), so a day whose
-  fingerprint is unchanged holds exactly the events it was counted from. An
-  incremental build:
-  1. keeps (pre-hook `forget_days_changed`) the rows of every day whose
+  Each row counted from events carries the fingerprint its day had when the
+  row was counted: how many usable events of the kind the table counts the
+  day had (`day_events`) and the oldest and newest `judged_at` among them. The
+  rows one build counted for a day (a batch) share that fingerprint; the
+  day's held fingerprint is its newest batch's (the newest stamp, the greatest
+  count). A day's events change only by rows leaving the usable events (the
+  count drops) or rows taken in (stamped later than any earlier row, so the
+  newest stamp moves; a line taken back into the retention window keeps its
+  old stamp but raises the count), so a day whose held fingerprint is its
+  events' now holds exactly the events it was counted from. An incremental
+  build:
+  1. keeps (pre-hook `forget_days_changed`) the rows of every day whose held
      fingerprint is the usable events' now, and of every day whose change is
      only additions (below); it deletes the rows of every other day (a row
      gone or judged again, a deleted or rewritten file, a day gone, a day
-     whose rows do not add up to their fingerprint);
+     whose rows do not add up to their fingerprint, a day holding
+     var `daily_batches_kept` batches already);
   2. counts the days that have no rows left (changed and new days), and for
      each day taking additions counts only the events stamped after the day's
-     held `day_last_judged_at`, appended with the day's new fingerprint; a
-     post-hook (`fold_days_merged`) folds them into the day's rows (counts
-     added, first and last times min'ed and max'ed, a new key kept as a new
-     row) and gives every row of the day the new fingerprint.
-  So the table is what a full build gives, whatever the age of the change, and
-  late events spread over every day of history cost their own count and the
-  rows of their days in this table, not a count of those days' events.
+     held `day_last_judged_at`: a new batch, appended with the day's new
+     fingerprint. The day's older rows are not touched: no fold, no rewrite.
+  So the table is what a full build gives, summed per key (a key can have a
+  row in several batches of its day: every reader sums the counts and takes
+  the first and last times over them), whatever the age of the change, and
+  late events spread over every day of history cost their own count, not a
+  count of those days' events nor a rewrite of their rows. A day is counted
+  whole again, as one batch, when it would take more batches than
+  var `daily_batches_kept` (8), so its rows stay few: late events every build over
+  all history cost a recount of every day one build in that many.
 
   When a day takes only additions. Let H be the events the day's rows were
   counted from (an event being a usable row with its judged_at: a line judged
   again leaves and comes back as a new row, stamped later than every stamp
-  before). The held fingerprint is H's when the day's rows all carry one
-  fingerprint and their counts add up to its day_events (|H|), and every
-  stamp of H lies in [held first, held last]. Let N be the day's events now,
-  A those of N stamped after the held last, B the rest. A day is folded when
+  before). Every batch counted the events stamped after the batch before it,
+  up to its own newest stamp, and the first counted the day whole, so every
+  stamp of H lies in [held first, held last], where the held first is the
+  first batch's oldest stamp and the held last the newest batch's newest. The
+  held fingerprint is H's when its rows are consistent: every batch has the
+  same oldest stamp, the newest batch has the greatest count, and the counts
+  of all the day's rows add up to it (|H|). Let N be the day's events now, A
+  those of N stamped after the held last, B the rest. A day takes additions
+  when
   (a) its rows are consistent as above,
   (b) it is not the oldest day the table holds,
   (c) now_day_events = held day_events + |A|, with |A| > 0, and
@@ -50,19 +62,27 @@
   a build takes older days back, which is the build the event comes back in.
   (b) leaves that day to be counted again. (d) follows from the rest; it is
   kept as a check that costs nothing. An erasure that left a day's counts
-  short of its events fails (a) or (c): that day is counted again.
+  short of its events fails (a) or (c): that day is counted again. A build
+  stopped between the pre-hook and the append leaves days without rows (they
+  are counted next time) and appends nothing: the append is one statement.
   Rows without a fingerprint (day_events null: int_activity_daily's email
   rows) are left alone here.
 
   An erasure (macro purge_erased_people) deletes the erased people's events
   and their rows of these tables in the same transaction, which changes the
   fingerprint of every day they were active. `refresh_day_fingerprints` then
-  takes the day's new fingerprint where the rows left still count exactly
-  the events left (the sum of the counts equals the new day_events, and the
-  stamps only narrowed), so the next build does not count those days again;
-  any other change of the day makes the sums differ and the day is counted
-  again as usual.
+  gives the new fingerprint to every row of a day whose rows left still count
+  exactly the events left (the sum of the counts equals the new day_events,
+  and the stamps only narrowed), so the next build does not count those days
+  again; any other change of the day makes the sums differ and the day is
+  counted again as usual.
 -#}
+
+{#- How many batches a daily table keeps for one day before it counts the day whole again (see above): var
+    daily_batches_kept, at least 1 (1: a day that changed is always counted whole). -#}
+{% macro day_batches_kept() -%}
+    {{ return([var('daily_batches_kept', 8) | int, 1] | max) }}
+{%- endmacro %}
 
 {#- One row per day of the usable events where `condition` holds: activity_date, day_events, day_first_judged_at, day_last_judged_at. -#}
 {% macro day_fingerprints(events_relation, condition) -%}
@@ -77,29 +97,30 @@
 {%- endmacro %}
 
 {#-
-  One row per day the table holds with a consistent fingerprint (its rows share one and their `count_column`
-  adds up to its day_events, condition (a) above): activity_date, day_events, day_first_judged_at,
-  day_last_judged_at. DuckDB only (the incremental path never runs on Spark).
+  One row per day the table holds with a consistent fingerprint (condition (a) above: every batch has the same
+  oldest stamp, the newest batch has the greatest count, and the `count_column` of all the day's rows adds up to
+  it): activity_date, day_events, day_first_judged_at, day_last_judged_at (the held fingerprint: the newest
+  batch's), batches (how many). DuckDB only (the incremental path never runs on Spark).
 -#}
 {% macro held_day_fingerprints(relation, count_column) -%}
     select
         activity_date,
-        min(day_events) as day_events,
+        max(day_events) as day_events,
         min(day_first_judged_at) as day_first_judged_at,
-        min(day_last_judged_at) as day_last_judged_at
+        max(day_last_judged_at) as day_last_judged_at,
+        count(distinct day_last_judged_at) as batches
     from {{ relation }}
     where day_events is not null
     group by activity_date
-    having min(day_events) = max(day_events)
-        and min(day_first_judged_at) = max(day_first_judged_at)
-        and min(day_last_judged_at) = max(day_last_judged_at)
-        and sum({{ count_column }}) = min(day_events)
+    having min(day_first_judged_at) = max(day_first_judged_at)
+        and arg_max(day_events, day_last_judged_at) = max(day_events)
+        and sum({{ count_column }}) = max(day_events)
 {%- endmacro %}
 
 {#-
   Pre-hook of a daily table: step 1 above. Deletes every row of a day that neither holds its usable events'
-  fingerprint nor takes only additions (conditions (a) to (d)). Rows without a fingerprint (day_events null)
-  are left alone. Nothing on a full build.
+  fingerprint nor takes only additions (conditions (a) to (d), and fewer batches than day_batches_kept()). Rows
+  without a fingerprint (day_events null) are left alone. Nothing on a full build.
 -#}
 {% macro forget_days_changed(events_relation, condition, count_column) -%}
     {%- if not (execute and is_incremental()) -%}{{ return('') }}{%- endif -%}
@@ -131,8 +152,9 @@
                     and now_held.day_first_judged_at = held.day_first_judged_at
                     and now_held.day_last_judged_at = held.day_last_judged_at
                 ) or (
-                    -- only additions: (b), (c), (d)
-                    held.activity_date > (select min(activity_date) from {{ this }} where day_events is not null)
+                    -- only additions: (b), (c), (d), and room for one more batch
+                    held.batches < {{ customer_segments.day_batches_kept() }}
+                    and held.activity_date > (select min(activity_date) from {{ this }} where day_events is not null)
                     and now_held.added_events > 0
                     and now_held.day_events = held.day_events + now_held.added_events
                     and now_held.day_first_judged_at = held.day_first_judged_at
@@ -143,87 +165,10 @@
 {%- endmacro %}
 
 {#-
-  Post-hook of a daily table: the end of step 2. The model appended, for a day taking additions, the new
-  events' rows with the day's new fingerprint; the day's old rows still carry the old one (stamped earlier).
-  Each appended row whose key (the day and `key_columns`) the day already had is added to that row (counts
-  summed, `first_column` min'ed and `last_column` max'ed) and deleted; then the day's old rows take the new
-  fingerprint. Costs the appended rows and a scan of the days' rows, no count of the days' events and no
-  rewrite of the rows that gained nothing. Nothing on a full build. (A build stopped before this hook leaves
-  the day with two fingerprints: the next build's pre-hook finds its rows inconsistent and counts it again.)
-  DuckDB only (the incremental path never runs on Spark).
--#}
-{% macro fold_days_merged(count_column, key_columns, first_column=none, last_column=none) -%}
-    {%- if not (execute and is_incremental() and not flags.FULL_REFRESH) -%}{{ return('') }}{%- endif -%}
-    {#- the days holding two fingerprints, with the new one (the newest), read out first: the appended rows that
-        are folded are deleted before the old rows take the new fingerprint, and may be all the day had -#}
-    {%- set merged_days = run_query(
-        'select cast(activity_date as varchar), arg_max(day_events, day_last_judged_at),'
-        ~ ' cast(arg_max(day_first_judged_at, day_last_judged_at) as varchar), cast(max(day_last_judged_at) as varchar)'
-        ~ ' from ' ~ this ~ ' where day_events is not null group by activity_date'
-        ~ ' having min(day_last_judged_at) < max(day_last_judged_at) order by activity_date'
-    ) -%}
-    {#- (the days folded, in the debug log: tests/python/test_incremental_days.py reads it) -#}
-    {%- do log(this.identifier ~ ': folded the new events of ' ~ merged_days.rows | length ~ ' day(s) into their rows: '
-        ~ merged_days.columns[0].values() | join(', '), info=false) -%}
-    {%- if merged_days.rows | length == 0 -%}{{ return('') }}{%- endif -%}
-    {%- set fingerprints = [] -%}
-    {%- for day, day_events, first_judged, last_judged in merged_days.rows -%}
-        {%- do fingerprints.append("(cast('" ~ day ~ "' as date), cast(" ~ day_events ~ " as bigint), cast('"
-            ~ first_judged ~ "' as timestamp), cast('" ~ last_judged ~ "' as timestamp))") -%}
-    {%- endfor -%}
-    {%- set new_fingerprints -%}
-        (values {{ fingerprints | join(', ') }}) as new_fingerprints (activity_date, day_events, day_first_judged_at, day_last_judged_at)
-    {%- endset -%}
-    {%- set added -%}
-        select added.rowid, added.*
-        from {{ this }} as added
-        inner join {{ new_fingerprints }}
-            on new_fingerprints.activity_date = added.activity_date
-            and new_fingerprints.day_last_judged_at = added.day_last_judged_at
-    {%- endset -%}
-    {%- set same_key -%}
-        held.day_events is not null
-        and held.activity_date = added.activity_date
-        and held.day_last_judged_at < added.day_last_judged_at
-        {%- for column in key_columns %}
-        and held.{{ column }} is not distinct from added.{{ column }}
-        {%- endfor %}
-    {%- endset -%}
-    {#- each appended row with a key the day held, paired with that row, found once (the update and the delete
-        each joining every row of the days took 3.4 s and 3.1 s in int_activity_daily at 10M events): the held
-        row takes the appended one's counts and times, the appended row goes -#}
-    {%- set pairs = this.identifier ~ '__folded' -%}
-    {%- do run_query(
-        'create or replace temporary table ' ~ pairs ~ ' as select held.rowid as held_rowid, added.rowid as added_rowid,'
-        ~ ' added.' ~ count_column ~ ' as added_count'
-        ~ ((', added.' ~ first_column ~ ' as added_first') if first_column else '')
-        ~ ((', added.' ~ last_column ~ ' as added_last') if last_column else '')
-        ~ ' from (' ~ added ~ ') as added inner join ' ~ this ~ ' as held on ' ~ same_key
-    ) -%}
-    {%- do run_query(
-        'update ' ~ this ~ ' as held set ' ~ count_column ~ ' = held.' ~ count_column ~ ' + pairs.added_count'
-        ~ ((', ' ~ first_column ~ ' = least(held.' ~ first_column ~ ', pairs.added_first)') if first_column else '')
-        ~ ((', ' ~ last_column ~ ' = greatest(held.' ~ last_column ~ ', pairs.added_last)') if last_column else '')
-        ~ ' from ' ~ pairs ~ ' as pairs where held.rowid = pairs.held_rowid'
-    ) -%}
-    {%- do run_query('delete from ' ~ this ~ ' where rowid in (select added_rowid from ' ~ pairs ~ ')') -%}
-    {%- do run_query('drop table ' ~ pairs) -%}
-    {%- do run_query(
-        'update ' ~ this ~ ' as held set day_events = new_fingerprints.day_events,'
-        ~ ' day_first_judged_at = new_fingerprints.day_first_judged_at,'
-        ~ ' day_last_judged_at = new_fingerprints.day_last_judged_at'
-        ~ ' from ' ~ new_fingerprints
-        ~ ' where held.day_events is not null and held.activity_date = new_fingerprints.activity_date'
-        ~ ' and held.day_last_judged_at < new_fingerprints.day_last_judged_at'
-    ) -%}
-    {{ return('') }}
-{%- endmacro %}
-
-{#-
   The days a daily table counts in this build (the body of its `days_to_read` CTE), from `event_days` (a CTE of
   day_fingerprints) and the table's `count_column`: each day's fingerprint, with counted_until, the held
-  day_last_judged_at of a day taking only additions (its events stamped later are counted and folded in by
-  fold_days_merged), null for a day counted whole. A full build counts every day whole; an incremental build
+  day_last_judged_at of a day taking only additions (its events stamped later are counted, a new batch), null
+  for a day counted whole. A full build counts every day whole; an incremental build
   counts the days with no rows left (the pre-hook deleted the changed ones) and the held days whose fingerprint
   moved on (the pre-hook kept them only when their change is only additions). The held days are read with
   held_day_fingerprints: after the pre-hook every day the table holds passes its consistency test.
@@ -279,18 +224,18 @@
     {%- if 'int_events_deduplicated' not in found -%}{{ return('') }}{%- endif -%}
     {%- for name, (condition, count_column) in customer_segments.daily_tables().items() if name in found -%}
         {%- set held = found[name] -%}
-        {#- the days to refresh are found on one row per day first (a day's rows share its fingerprint; a day
-            whose rows do not is left to be counted again): the update joined to every row with the stamp
+        {#- the days to refresh are found on one row per day first (the held fingerprint: the newest batch's;
+            a day whose batches do not share their oldest stamp is left to be counted again), and every row of
+            such a day, whatever its batch, takes the new one: the update joined to every row with the stamp
             comparisons took 17 s for 2M rows at 2M events, this takes 0.1-0.6 s -#}
         {%- do run_query(
             'update ' ~ held ~ ' as held set day_events = refreshed.day_events,'
             ~ ' day_first_judged_at = refreshed.day_first_judged_at, day_last_judged_at = refreshed.day_last_judged_at'
             ~ ' from (select now_held.* from (' ~ customer_segments.day_fingerprints(found['int_events_deduplicated'], condition) ~ ') as now_held,'
-            ~ ' (select activity_date, sum(' ~ count_column ~ ') as counted, min(day_events) as day_events,'
+            ~ ' (select activity_date, sum(' ~ count_column ~ ') as counted, max(day_events) as day_events,'
             ~ ' min(day_first_judged_at) as day_first_judged_at, max(day_last_judged_at) as day_last_judged_at'
             ~ ' from ' ~ held ~ ' where day_events is not null group by activity_date'
-            ~ ' having min(day_events) = max(day_events) and min(day_first_judged_at) = max(day_first_judged_at)'
-            ~ ' and min(day_last_judged_at) = max(day_last_judged_at)) as counted'
+            ~ ' having min(day_first_judged_at) = max(day_first_judged_at)) as counted'
             ~ ' where now_held.activity_date = counted.activity_date'
             ~ ' and counted.counted = now_held.day_events'
             ~ ' and now_held.day_first_judged_at >= counted.day_first_judged_at'

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.python.conftest import Workspace, append_csv
+from tests.python.test_incremental_days import DAILY_TABLES, daily_rows_sql, day_batches, stale_days
 
 AS_OF = "2026-10-31 23:59:59"
 #: the second load's events are of the last days, from here on
@@ -88,11 +89,10 @@ QUERIES = {
     "int_events_deduplicated": ("select * exclude (judged_at) from int_events_deduplicated", False),
     # every column: a rewritten file's rejected lines keep their place and reason but take its new version and time
     "quarantined_rows": ("select * from quarantined_rows", False),
-    # the daily tables: counted by changed day; day_events too (after an erasure the purge takes each day's new
-    # count of events), not the days' judged_at stamps (build metadata)
-    "int_activity_daily": ("select * exclude (day_first_judged_at, day_last_judged_at) from int_activity_daily", False),
-    "int_identity_calls_daily": ("select * exclude (day_first_judged_at, day_last_judged_at) "
-                                 "from int_identity_calls_daily", False),
+    # the daily tables: counted by changed day, a day's additions as a batch of their own, so summed per key; with
+    # the day's held count of events (after an erasure the purge takes each day's new count), not the days'
+    # judged_at stamps (build metadata)
+    **{table: (daily_rows_sql(table), False) for table in DAILY_TABLES},
     "int_identity_sightings": ("select * from int_identity_sightings", False),
     # consent stated by events: appended by the lines judged since (judged_at: build metadata)
     "stg_segment__consent_preferences": ("select * exclude (judged_at) from stg_segment__consent_preferences", False),
@@ -397,17 +397,6 @@ def activity_events(space: Workspace, user_id: str, day: str) -> int:
                         "and activity_date = cast(? as date)", [user_id, day])
 
 
-def folded_days(space: Workspace) -> dict[str, set[str]]:
-    """The days whose new events the last build folded into their rows, per daily table (the debug log line of
-    macro fold_days_merged), rather than counting the day again."""
-    log = (space.root / "logs" / "dbt.log").read_text(errors="replace")
-    folded = {}
-    for table in ("int_activity_daily", "int_identity_calls_daily"):
-        lines = re.findall(rf"{table}: folded the new events of \d+ day\(s\) into their rows: ([0-9, -]*)", log)
-        folded[table] = {day for day in lines[-1].strip().split(", ") if day} if lines else set()
-    return folded
-
-
 def compared_with_full_refresh(space: Workspace, as_of: str, tmp_path_factory,
                                more_vars: str = "") -> dict[str, tuple[list, list]]:
     """Each compared table as the incremental build left it and as a --full-refresh of the same inputs and vars (on a
@@ -445,6 +434,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
                 receivedAt=LATE_EVENT_AT)
     late.pop("sentAt", None)
     late_before = activity_events(space, late_user, LATE_EVENT_AT[:10])
+    batches_before = {table: day_batches(space, table) for table in DAILY_TABLES}
     (space.raw / "events" / "load3.jsonl").write_text(as_line(late) + "\n")
     # consent stated on an event (Segment's Consent Management), in a file of its own that batch 4 deletes: the
     # refusal must come with the file and go with it
@@ -467,11 +457,12 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
         else dict(row, email_status="bounced", updated_at=stamp) if number == 1 else row))
     build(space)
     compiled = next((space.root / "target" / "compiled").rglob("base_segment__event_lines.sql")).read_text()
-    folded = folded_days(space)
+    batches_after = {table: day_batches(space, table) for table in DAILY_TABLES}
     results["batch 3"] = compared_with_full_refresh(space, AS_OF, tmp_path_factory)
     evidence = {
         "read": set(re.findall(r"'(events/[^']+)'", compiled)),
-        "folded": folded,
+        "late_day_batches": {table: (batches_before[table].get(LATE_EVENT_AT[:10]),
+                                     batches_after[table].get(LATE_EVENT_AT[:10])) for table in DAILY_TABLES},
         "late_events": (late_before, activity_events(space, late_user, LATE_EVENT_AT[:10])),
         "consent": space.query(
             "select people.consent_analytics, people.consent_marketing from people "
@@ -514,14 +505,7 @@ def later_batches(pair, tmp_path_factory) -> dict[str, dict]:
         returning=space.scalar("select count(*) from int_events_attributed where message_id like 'returning-%' "
                                "and person_id is not null"),
         # the purge gave the erased user's days their new fingerprint, so the next build does not count them again
-        stale_days=space.scalar(
-            "select count(distinct daily.activity_date) from int_activity_daily as daily inner join ("
-            " select cast(event_at as date) as activity_date, count(*) as day_events,"
-            " min(judged_at) as first_judged, max(judged_at) as last_judged"
-            " from int_events_deduplicated where canonical_event is not null group by 1) as now_held"
-            " on now_held.activity_date = daily.activity_date"
-            " where daily.day_events is not null and (daily.day_events <> now_held.day_events"
-            " or daily.day_first_judged_at <> now_held.first_judged or daily.day_last_judged_at <> now_held.last_judged)"),
+        stale_days=sum(stale_days(space, table) for table in DAILY_TABLES),
     )
 
     # batch 5, no new data: vars that rewrite history, a shorter retention and two user ids per person
@@ -558,8 +542,8 @@ def test_the_later_batches_changed_what_they_claim(later_batches):
     assert evidence["consent_unstated"] == consent_before, "the refusal must go with its deleted file"
     before, after = evidence["late_events"]
     assert after == before + 1, "the late event must be counted on its own day"
-    for table, days in evidence["folded"].items():
-        assert LATE_EVENT_AT[:10] in days, f"{table}: the late event's day must take it folded in, not be counted again"
+    for table, (before, after) in evidence["late_day_batches"].items():
+        assert before and after == before + 1, f"{table}: the late event's day must take it as a batch, not a recount"
     (analytics_refused, _), (_, marketing_refused) = evidence["consent"]
     assert analytics_refused is False and marketing_refused is False
     assert evidence["unsubscribed"] == 1

@@ -3,23 +3,22 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ customer_segments.forget_days_changed(ref('int_events_deduplicated'), 'true', 'calls') }}",
-    post_hook=[
-        "{{ customer_segments.fold_days_merged('calls', ['message_type', 'user_id', 'anonymous_id', 'device_id', 'email', 'previous_id'], 'first_called_at', 'last_called_at') }}",
-        "{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}",
-    ]
+    post_hook="{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}"
 ) }}
 {#-
-  The identifiers the usable events carry, counted per day: one row per day,
+  The identifiers the usable events carry, counted per day: rows of day,
   call type and combination of identifiers (user id, anonymous id, device id,
   email in the traits, alias previousId), normalized as the identity graph
   matches them, with how many calls carried it and when the first and last
-  were made. int_identity_sightings reads this instead of every event: a
-  visitor's hundred page views of a day are one row here.
+  were made; one row per key on a full build, and up to var daily_batches_kept
+  per key when a day took additions in later builds (readers sum them).
+  int_identity_sightings reads this instead of every event: a visitor's
+  hundred page views of a day are one row here.
   Incremental on DuckDB (macros/incremental_days.sql): a build counts again
   only the days whose usable events changed (new, late, re-delivered, deleted:
   whatever their age), found by each day's fingerprint, except that a day
-  whose change is only new events takes their counts merged into its rows
-  instead of being counted again; days that fall out of
+  whose change is only new events counts those alone, appended as a new
+  batch of rows beside the day's; days that fall out of
   the retention window (var retention_days) are deleted after each build. A
   table on Spark (no DELETE on Parquet tables).
 -#}

@@ -6,22 +6,21 @@
         "{{ customer_segments.delete_where(this, 'day_events is null') if is_incremental() else '' }}",
         "{{ customer_segments.forget_days_changed(ref('int_events_deduplicated'), 'canonical_event is not null', 'events') }}",
     ],
-    post_hook=[
-        "{{ customer_segments.fold_days_merged('events', ['user_id', 'anonymous_id', 'email', 'canonical_event']) }}",
-        "{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}",
-    ]
+    post_hook="{{ customer_segments.delete_where(this, 'activity_date < cast(' ~ customer_segments.retention_cutoff() ~ ' as date)') }}"
 ) }}
 {#-
   Daily activity, the aggregate every recency-weighted score is computed from:
-  one row per (ids, day, canonical event) with how many events happened.
+  rows of (ids, day, canonical event) with how many events happened; one row
+  per key on a full build, and up to var daily_batches_kept per key when a day
+  took additions in later builds (readers sum them).
   Keyed by the call's ids (user id, anonymous id; email for email events), not
   by person, so a merge of people never invalidates history: the scores join
   today's identity graph at read time.
   Incremental on DuckDB (macros/incremental_days.sql): a build counts again
   only the days whose usable events changed (new, late, re-delivered, deleted:
   whatever their age), found by each day's fingerprint, except that a day
-  whose change is only new events takes their counts merged into its rows
-  instead of being counted again; and the email opens and clicks (a full
+  whose change is only new events counts those alone, appended as a new
+  batch of rows beside the day's; and the email opens and clicks (a full
   export, counted whole); days that fall out of the retention
   window (var retention_days) are deleted after each build. A table on Spark
   (no DELETE on Parquet tables; the verdicts there are judged whole anyway).

@@ -49,10 +49,14 @@ decayed as (
         taxonomy.is_intent,
         taxonomy.category,
         activity.events,
-        activity.events * taxonomy.weight * power(
-            2.0,
-            -1.0 * {{ dbt.datediff('activity.activity_date', 'cast(build.as_of as date)', 'day') }} / taxonomy.half_life_days
-        ) as decayed_weight
+        -- the decayed weight of one event times the events, exact (a day's events counted in two batches
+        -- of int_activity_daily give the same score as counted in one row)
+        {{ customer_segments.exact_count_times(
+            'activity.events',
+            'taxonomy.weight * power(2.0, -1.0 * '
+                ~ dbt.datediff('activity.activity_date', 'cast(build.as_of as date)', 'day')
+                ~ ' / taxonomy.half_life_days)'
+        ) }} as decayed_weight
 
     from activity
     inner join taxonomy
