@@ -84,13 +84,19 @@
     {{ return([var('daily_batches_kept', 8) | int, 1] | max) }}
 {%- endmacro %}
 
-{#- One row per day of the usable events where `condition` holds: activity_date, day_events, day_first_judged_at, day_last_judged_at. -#}
+{#-
+  One row per day of the usable events where `condition` holds: activity_date, day_events, day_first_judged_at,
+  day_last_judged_at (the fingerprint), and the first and last event_at of the day (first_event_at,
+  last_event_at: bounds events_to_count reads the days counted whole by).
+-#}
 {% macro day_fingerprints(events_relation, condition) -%}
     select
         cast(event_at as date) as activity_date,
         count(*) as day_events,
         min(judged_at) as day_first_judged_at,
-        max(judged_at) as day_last_judged_at
+        max(judged_at) as day_last_judged_at,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at
     from {{ events_relation }}
     where {{ condition }}
     group by cast(event_at as date)
@@ -197,6 +203,48 @@
     select *, cast(null as {{ dbt.type_timestamp() }}) as counted_until
     from {{ event_days }}
     {%- endif %}
+{%- endmacro %}
+
+{#-
+  The events a daily table counts in this build, from `events` (a CTE of usable events) and `days_to_read` (a CTE
+  of days_to_read): every column of the events, with their day's new fingerprint (activity_date, day_events,
+  day_first_judged_at, day_last_judged_at). Of a day taking additions, the events stamped after its
+  counted_until; of a day counted whole, all of them. Two branches, each bounded by a plain column against a
+  scalar subquery, which DuckDB checks against each row group's minimum and maximum and skips the row groups
+  outside: the additions are stamped after the earliest counted_until (events are appended in the order they
+  are judged), the days counted whole lie between their first and last event_at. Joining every event to the
+  days instead read all the usable events' columns each build: at 10M events with +1% on every day,
+  int_identity_calls_daily's SQL took 2.8-3.1 s that way, 1.4 s this way. On a full build every day is counted
+  whole: the first branch reads nothing.
+-#}
+{% macro events_to_count(events, days_to_read) -%}
+    {%- set columns -%}
+        {{ events }}.*,
+        {{ days_to_read }}.activity_date,
+        {{ days_to_read }}.day_events,
+        {{ days_to_read }}.day_first_judged_at,
+        {{ days_to_read }}.day_last_judged_at
+    {%- endset -%}
+    -- the days taking additions: their events stamped after the day's counted_until
+    select
+        {{ columns }}
+    from {{ events }}
+    inner join {{ days_to_read }}
+        on cast({{ events }}.event_at as date) = {{ days_to_read }}.activity_date
+        and {{ events }}.judged_at > {{ days_to_read }}.counted_until
+    where {{ events }}.judged_at > (select min(counted_until) from {{ days_to_read }})
+
+    union all
+
+    -- the days counted whole: all their events
+    select
+        {{ columns }}
+    from {{ events }}
+    inner join {{ days_to_read }}
+        on cast({{ events }}.event_at as date) = {{ days_to_read }}.activity_date
+        and {{ days_to_read }}.counted_until is null
+    where {{ events }}.event_at >= (select min(first_event_at) from {{ days_to_read }} where counted_until is null)
+        and {{ events }}.event_at <= (select max(last_event_at) from {{ days_to_read }} where counted_until is null)
 {%- endmacro %}
 
 {#- The daily tables, by model name: (what counts as an event of the day, the column that counts them). -#}

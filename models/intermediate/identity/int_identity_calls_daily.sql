@@ -44,10 +44,16 @@ days_to_read as (
 
 ),
 
+events_to_count as (
+
+    {{ customer_segments.events_to_count('events', 'days_to_read') }}
+
+),
+
 calls as (
 
     select
-        days_to_read.activity_date,
+        events.activity_date,
         events.message_type,
         {{ customer_segments.identity_value('user_id', 'events.user_id') }} as user_id,
         {{ customer_segments.identity_value('anonymous_id', 'events.anonymous_id') }} as anonymous_id,
@@ -55,14 +61,11 @@ calls as (
         {{ customer_segments.identity_value('email', 'events.email') }} as email,
         nullif(trim(events.previous_id), '') as previous_id,
         events.event_at,
-        days_to_read.day_events,
-        days_to_read.day_first_judged_at,
-        days_to_read.day_last_judged_at
+        events.day_events,
+        events.day_first_judged_at,
+        events.day_last_judged_at
 
-    from events
-    inner join days_to_read
-        on cast(events.event_at as date) = days_to_read.activity_date
-        and (days_to_read.counted_until is null or events.judged_at > days_to_read.counted_until)
+    from events_to_count as events
 
 ),
 

@@ -50,6 +50,12 @@ days_to_read as (
 
 ),
 
+events_to_count as (
+
+    {{ customer_segments.events_to_count('events', 'days_to_read') }}
+
+),
+
 email_events as (
 
     select * from {{ ref('int_email_events_deduplicated') }}
@@ -63,16 +69,13 @@ activity as (
         {{ customer_segments.identity_value('user_id', 'events.user_id') }} as user_id,
         {{ customer_segments.identity_value('anonymous_id', 'events.anonymous_id') }} as anonymous_id,
         cast(null as {{ dbt.type_string() }}) as email,
-        days_to_read.activity_date,
+        events.activity_date,
         events.canonical_event,
-        days_to_read.day_events,
-        days_to_read.day_first_judged_at,
-        days_to_read.day_last_judged_at
+        events.day_events,
+        events.day_first_judged_at,
+        events.day_last_judged_at
 
-    from events
-    inner join days_to_read
-        on cast(events.event_at as date) = days_to_read.activity_date
-        and (days_to_read.counted_until is null or events.judged_at > days_to_read.counted_until)
+    from events_to_count as events
 
     union all
 
