@@ -26,12 +26,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('int_events_deduplicated') }}
-
-),
-
 event_days as (
 
     {{ customer_segments.day_fingerprints(ref('int_events_deduplicated'), 'true') }}
@@ -46,7 +40,7 @@ days_to_read as (
 
 events_to_count as (
 
-    {{ customer_segments.events_to_count('events', 'days_to_read') }}
+    {{ customer_segments.events_to_count(ref('int_events_deduplicated'), 'true', 'days_to_read') }}
 
 ),
 

@@ -31,13 +31,6 @@
 
 with
 
-events as (
-
-    select * from {{ ref('int_events_deduplicated') }}
-    where canonical_event is not null
-
-),
-
 event_days as (
 
     {{ customer_segments.day_fingerprints(ref('int_events_deduplicated'), 'canonical_event is not null') }}
@@ -52,7 +45,7 @@ days_to_read as (
 
 events_to_count as (
 
-    {{ customer_segments.events_to_count('events', 'days_to_read') }}
+    {{ customer_segments.events_to_count(ref('int_events_deduplicated'), 'canonical_event is not null', 'days_to_read') }}
 
 ),
 
