@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -157,3 +158,17 @@ def test_gate_writes_data_docs_into_the_dbt_target_folder(clean: Workspace):
     assert (docs / "index.html").is_file()
     pages = list((docs / "validations").rglob("*.html"))
     assert len(pages) >= 5  # metrics, event types, orders, CRM contacts, consent
+
+
+def test_data_docs_follow_the_target_path_of_the_run_that_reused_a_parse(copy_of_clean: Workspace, clean: Workspace):
+    """A run that reuses another run's parse (partial parsing, with another --target-path) writes the data docs into
+    its own target folder: the folder is rendered when int_build_started runs, not into parsed config."""
+    shutil.copytree(clean.root / "target", copy_of_clean.root / "target")  # the clean build's parse, and its docs
+    shutil.rmtree(copy_of_clean.root / "target" / "gx_data_docs")
+    before = (clean.root / "target" / "gx_data_docs" / "index.html").stat().st_mtime_ns
+    run = copy_of_clean.dbt("run", "--select", "int_build_started", "int_dq_checks")
+    assert run.returncode == 0, run.output[-4000:]
+    log = (copy_of_clean.root / "logs" / "dbt.log").read_text()
+    assert "no changes found, skipping parsing" in log  # the parse was reused: what this test is about
+    assert (copy_of_clean.root / "target" / "gx_data_docs" / "index.html").is_file()
+    assert (clean.root / "target" / "gx_data_docs" / "index.html").stat().st_mtime_ns == before

@@ -8,7 +8,7 @@ Runs after staging and before identity, scoring and segments (int_dq_gate stops
 them when a check with severity fail does not pass). The suite lives in
 customer_segments.quality.suite; thresholds and severities are dbt vars,
 handed over as this model's config (python_models/intermediate/quality/_int_quality__python_models.yml).
-The build id and time come from int_build_started, read when the model runs:
+The build id and time, and the folder of the data docs, come from int_build_started, read when the model runs:
 config is rendered when dbt parses, and dbt reuses a parse between runs, so a
 per-run value there would stamp every later build with an old build's id.
 """
@@ -35,7 +35,6 @@ def model(dbt, session):
     dbt.config(materialized="table", tags=["python", "quality"])
     thresholds = {name: float(value) for name, value in _mapping(dbt.config.get("dq_thresholds")).items()}
     severity = _mapping(dbt.config.get("dq_severity"))
-    docs_dir = dbt.config.get("dq_data_docs_dir")
     metrics = to_pandas(dbt.ref("int_dq_metrics"))
     tables = {
         "event_types": to_pandas(
@@ -54,8 +53,9 @@ def model(dbt, session):
         ),
         "consent": to_pandas(dbt.ref("int_consent_latest"), columns=["purpose", "subject_type", "recorded_at"]),
     }
-    results = run(metrics, tables, thresholds, severity, Path(docs_dir).resolve() if docs_dir else None)
     started = to_pandas(dbt.ref("int_build_started"))
+    docs_dir = started["data_docs_dir"].iloc[0]
+    results = run(metrics, tables, thresholds, severity, Path(docs_dir).resolve() if docs_dir else None)
     results.insert(0, "build_id", started["build_id"].iloc[0])
     results.insert(1, "checked_at", started["built_at"].iloc[0])
     return to_table(session, results, SPARK_SCHEMA)
