@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,45 @@ from customer_segments.dbt_runner import dbt_command, dbt_env
 _main = sys.modules["__main__"]
 if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest-xdist worker>"
+
+
+#: dbt's partial-parse file (target/partial_parse.msgpack), by the project folder, --vars and --target it was
+#: parsed with, for this process (one pytest worker). A new workspace's first dbt command used to parse the whole
+#: project again (about 10 s a time, over a hundred times a run); given a parse made with the same settings it
+#: parses only what changed, which is nothing. dbt itself checks that the file matches: the project's files by
+#: their hashes, the --vars, the profile, the target and the values of the environment variables dbt_project.yml
+#: and profiles.yml read. Those are the same in every workspace because Workspace.dbt gives the paths relative
+#: to the workspace (PARSE_STABLE_PATHS); if anything else differs, dbt parses whole, as it would have anyway.
+_PARSES: dict[tuple[str, str, str], Path] = {}
+_PARSE_CACHE: list[Path] = []
+#: the environment variables of the workspace's paths, as Workspace.dbt gives them (dbt runs in the workspace)
+PARSE_STABLE_PATHS = {"SEGMENTS_RAW_PATH": "raw", "SEGMENTS_DUCKDB_PATH": "warehouse/segments.duckdb"}
+
+
+def _parse_settings(args: tuple[str, ...]) -> tuple[str, str, str]:
+    """The project folder, --vars and --target of a dbt command line (what dbt's partial-parse check compares,
+    with the files)."""
+    def value(flag: str) -> str:
+        return args[args.index(flag) + 1] if flag in args[:-1] else ""
+
+    return value("--project-dir"), value("--vars"), value("--target")
+
+
+def _keep_parse(settings: tuple[str, str, str], saved: Path) -> None:
+    if settings in _PARSES or not saved.exists():
+        return
+    if not _PARSE_CACHE:
+        _PARSE_CACHE.append(Path(tempfile.mkdtemp(prefix="segments-dbt-parses-")))
+    kept = _PARSE_CACHE[0] / f"{len(_PARSES)}.msgpack"
+    shutil.copyfile(saved, kept)
+    _PARSES[settings] = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_parse_cache():
+    yield
+    for folder in _PARSE_CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
@@ -54,6 +94,8 @@ class Workspace:
     raw: Path = field(init=False)
     truth: Path = field(init=False)
     database: Path = field(init=False)
+    #: the project folder, --vars and --target of this workspace's partial-parse file (None: it has none yet)
+    _parsed_with: tuple[str, str, str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.raw = self.root / "raw"
@@ -78,8 +120,20 @@ class Workspace:
     def dbt(self, *args: str) -> DbtRun:
         if not self.generic_tests and args and args[0] in ("build", "test"):
             args = (*args, "--exclude", "test_type:generic")
-        command = dbt_command(*args, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
-        done = subprocess.run(command, cwd=REPO_ROOT, env=self.env(), capture_output=True, text=True)
+        project = () if "--project-dir" in args else ("--project-dir", str(REPO_ROOT))  # a test's copy of the project
+        command = dbt_command(*args, *project, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
+        # dbt runs in the workspace with its paths relative to it, so that every workspace's dbt sees the same
+        # settings and can start from a parse another one made (_PARSES)
+        saved, settings = self.root / "target" / "partial_parse.msgpack", _parse_settings(args)
+        cached = _PARSES.get(settings)
+        if cached is not None and self._parsed_with != settings:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, saved)
+        done = subprocess.run(command, cwd=self.root, env={**self.env(), **PARSE_STABLE_PATHS}, capture_output=True,
+                              text=True)
+        if saved.exists():
+            self._parsed_with = settings
+            _keep_parse(settings, saved)
         return DbtRun(done.returncode, done.stdout + done.stderr)
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
