@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +37,7 @@ if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
 #: their hashes, the --vars, the profile, the target and the values of the environment variables dbt_project.yml
 #: and profiles.yml read. Those are the same in every workspace because Workspace.dbt gives the paths relative
 #: to the workspace (PARSE_STABLE_PATHS); if anything else differs, dbt parses whole, as it would have anyway.
-_PARSES: dict[tuple[str, str, str], Path] = {}
-_PARSE_CACHE: list[Path] = []
+_PARSES: dict[tuple[str, str, str], bytes] = {}  # about 3 MB each
 #: the environment variables of the workspace's paths, as Workspace.dbt gives them (dbt runs in the workspace)
 PARSE_STABLE_PATHS = {"SEGMENTS_RAW_PATH": "raw", "SEGMENTS_DUCKDB_PATH": "warehouse/segments.duckdb"}
 
@@ -51,23 +49,6 @@ def _parse_settings(args: tuple[str, ...]) -> tuple[str, str, str]:
         return args[args.index(flag) + 1] if flag in args[:-1] else ""
 
     return value("--project-dir"), value("--vars"), value("--target")
-
-
-def _keep_parse(settings: tuple[str, str, str], saved: Path) -> None:
-    if settings in _PARSES or not saved.exists():
-        return
-    if not _PARSE_CACHE:
-        _PARSE_CACHE.append(Path(tempfile.mkdtemp(prefix="segments-dbt-parses-")))
-    kept = _PARSE_CACHE[0] / f"{len(_PARSES)}.msgpack"
-    shutil.copyfile(saved, kept)
-    _PARSES[settings] = kept
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _drop_parse_cache():
-    yield
-    for folder in _PARSE_CACHE:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass
@@ -128,12 +109,13 @@ class Workspace:
         cached = _PARSES.get(settings)
         if cached is not None and self._parsed_with != settings:
             saved.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cached, saved)
+            saved.write_bytes(cached)
         done = subprocess.run(command, cwd=self.root, env={**self.env(), **PARSE_STABLE_PATHS}, capture_output=True,
                               text=True)
         if saved.exists():
             self._parsed_with = settings
-            _keep_parse(settings, saved)
+            if settings not in _PARSES:
+                _PARSES[settings] = saved.read_bytes()
         return DbtRun(done.returncode, done.stdout + done.stderr)
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
