@@ -8,7 +8,9 @@ run while a demo build is open.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -21,7 +23,7 @@ import duckdb
 import pytest
 
 from customer_segments.dbt_runner import PROJECT_DIR as REPO_ROOT
-from customer_segments.dbt_runner import dbt_command, dbt_env
+from customer_segments.dbt_runner import dbt_command, dbt_env, dbt_target
 
 # In a pytest-xdist worker (bin/test), __main__ has neither __spec__ nor __file__, which pyspark.sql.connect
 # (imported by great_expectations) takes for a doctest run and answers with sys.exit(0) mid-import.
@@ -57,6 +59,46 @@ class DbtRun:
 
     returncode: int
     output: str
+
+
+#: Workspace.dbt runs dbt on DuckDB inside the test process (dbt's programmatic entry point, dbtRunner) instead of
+#: starting `dbt` anew: a new process spends about 6 s importing dbt, Great Expectations and the adapter before it
+#: does anything, and the suite runs dbt about 140 times. SEGMENTS_TEST_DBT_SUBPROCESS=1 starts a process per
+#: command as before (to rule the harness out when a test fails). The user-facing commands (`segments build`,
+#: bin/demo) always run dbt as a process; the tests of those start them as processes themselves.
+DBT_IN_PROCESS = os.environ.get("SEGMENTS_TEST_DBT_SUBPROCESS", "") in ("", "0")
+
+
+def _dbt_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> DbtRun:
+    """`dbt <args>` run by dbtRunner in this process, in `cwd` with exactly `env`, as the process would be.
+
+    The return code is the dbt CLI's (0 success, 1 a node failed, 2 dbt could not run) and the output its console
+    log. dbt-duckdb keeps its database open between invocations of one process; it is closed after each, so that
+    the test reads the file (and the next workspace's dbt opens its own file, the same relative path)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import capture_stdout_logs, stop_capture_stdout_logs
+
+    saved_env, saved_cwd, stream = dict(os.environ), os.getcwd(), io.StringIO()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    capture_stdout_logs(stream)
+    try:
+        result = dbtRunner().invoke(list(args))
+    finally:
+        stop_capture_stdout_logs()
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
+                DuckDBConnectionManager._ENV = None
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    output = stream.getvalue()
+    if result.exception is not None:
+        output += f"\n{type(result.exception).__name__}: {result.exception}\n"
+    return DbtRun(0 if result.success else 2 if result.exception is not None else 1, output)
 
 
 @dataclass
@@ -110,13 +152,17 @@ class Workspace:
         if cached is not None and self._parsed_with != settings:
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_bytes(cached)
-        done = subprocess.run(command, cwd=self.root, env={**self.env(), **PARSE_STABLE_PATHS}, capture_output=True,
-                              text=True)
+        env = {**self.env(), **PARSE_STABLE_PATHS}
+        if DBT_IN_PROCESS and dbt_target(args, env) == "dev":
+            done = _dbt_in_process(command[1:], cwd=self.root, env=env)
+        else:
+            process = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)
+            done = DbtRun(process.returncode, process.stdout + process.stderr)
         if saved.exists():
             self._parsed_with = settings
             if settings not in _PARSES:
                 _PARSES[settings] = saved.read_bytes()
-        return DbtRun(done.returncode, done.stdout + done.stderr)
+        return done
 
     def query(self, sql: str, parameters: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.database), read_only=True) as connection:
