@@ -315,7 +315,7 @@ def serving_page_columns() -> dict[str, str]:
 #: The slowest modules (bin/test's durations), started first so that the two workers finish together
 #: instead of one running a long module alone at the end. Order: slowest first.
 SLOW_MODULES = (
-    "test_pipeline_spark", "test_identity_spark", "test_segment_history", "test_consent_suppressions",
+    "test_pipeline_spark", "test_segment_history", "test_consent_suppressions",
     "test_build_identity", "test_privacy_erasure", "test_identity_stability", "test_incremental_equivalence",
     "test_serving", "test_quality_gate", "test_warehouse_inputs", "test_input_errors", "test_raw_containment",
 )

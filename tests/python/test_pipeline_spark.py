@@ -14,15 +14,28 @@ suggested segments) run on Spark too, in dbt's own SparkSession (customer_segmen
 which the helper registers as `segments build` does): their tables must agree with DuckDB's as well,
 p_alive and the expected purchases and spend within PREDICTION_TOLERANCE.
 
-The Spark build runs in one helper process (this module with -m), as in test_identity_spark, whose
-helpers it uses. It leaves out the generic data tests and dbt's unit tests (SPARK_EXCLUDE).
+The identity graph is also compared on its own, row by row: the six graph models as the build left
+them; a second run of them, in which int_identity_person_ids reads its own previous ids as a later build
+would (every id must be kept); and a third at identity_max_user_ids_per_person = 2 (a walk over the alias
+walk, which Spark planned out of memory when its rounds were CTEs) on the sightings with planted users
+added: two that share an email (joined at K = 2) and three chained by anonymous ids (three user ids:
+joined to nobody). DuckDB runs the same third run on a copy of its warehouse. (This was
+test_identity_spark, on a build of its own; it reuses this module's Spark session and build instead.)
+
+Every Spark step runs in one helper process (this module with -m): one JVM instead of one per dbt
+command. Its warehouse, Derby metastore, dbt target and logs live under pytest's tmp folder. The Spark
+build leaves out the generic data tests and dbt's unit tests (SPARK_EXCLUDE).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import importlib.util
 import json
+import os
 import shutil
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -30,10 +43,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+from duckdb import connect as duckdb_connect
 import pytest
 
+from customer_segments.bench.identity import GRAPH_MODELS
+from customer_segments.dbt_runner import dbt_env
 from tests.python.conftest import REPO_ROOT, Workspace
-from tests.python.test_identity_spark import as_counter, plain, require_spark, run_spark_helper
 from tests.python.test_privacy_erasure import ESCAPED_MENTION, MENTION_PREFIX, erased_identifiers, plant_mentions
 
 pytestmark = pytest.mark.spark
@@ -66,6 +81,39 @@ MENTION_ROWS = ("select message_id, properties, page_url, page_referrer from {ta
                 f"where message_id like '{MENTION_PREFIX}%' or message_id in ('{ESCAPED_MENTION}', '{URL_ONLY_MENTION}')")
 # Line numbering in parallel (macro spark_numbered_lines): a file read in blocks this small is read in many.
 NUMBERING_BLOCK_BYTES = 16 * 1024
+# Tiny data: a few shuffle partitions instead of 200, no web UI.
+SPARK_SUBMIT_ARGS = "--conf spark.sql.shuffle.partitions=2 --conf spark.ui.enabled=false pyspark-shell"
+IDENTITY_MODELS = GRAPH_MODELS  # the six graph models, as the benchmark times them
+# identity_max_user_ids_per_person = 2, on sightings with these planted (identify calls): k2-user-a and k2-user-b
+# share an email (joined at K = 2); k2-user-c, -d and -e are chained by two anonymous ids (three users > 2: not joined)
+K2_VARS = json.dumps({**json.loads(VARS), "identity_max_user_ids_per_person": 2})
+K2_PLANTED = [
+    ("k2-user-a", "email", "k2-shared@example.com"),
+    ("k2-user-b", "email", "k2-shared@example.com"),
+    ("k2-user-c", "anonymous_id", "k2-anon-cd"),
+    ("k2-user-d", "anonymous_id", "k2-anon-cd"),
+    ("k2-user-d", "anonymous_id", "k2-anon-de"),
+    ("k2-user-e", "anonymous_id", "k2-anon-de"),
+]
+
+
+def k2_sightings() -> list[dict]:
+    """K2_PLANTED as rows of int_identity_sightings (its other columns null)."""
+    return [{"source": "identify", "identifier_type": "user_id", "identifier_value": user_id, "partner_type": partner_type,
+             "partner_value": partner_value, "sightings": 1, "first_seen_at": "2026-10-01 00:00:00",
+             "last_seen_at": "2026-10-01 00:00:00"} for user_id, partner_type, partner_value in K2_PLANTED]
+
+
+def plain(value):
+    """A cell as JSON can carry it and both engines give it (timestamps as ISO text)."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value
+
+
+def as_counter(rows: list[list], columns: list[str], keep: list[str] | None = None) -> Counter:
+    picked = [columns.index(name) for name in keep] if keep else range(len(columns))
+    return Counter(tuple(row[i] for i in picked) for row in rows)
 
 
 # ------------------------------------------------------------------ the Spark side (helper process)
@@ -106,9 +154,48 @@ def run_on_spark(out: Path, work: Path) -> None:
     mentions = [list(row) for row in spark.sql(MENTION_ROWS.format(table=relation("int_events_deduplicated"))).collect()]
     erased_forms = json.loads((work / "erased_forms.json").read_text())
     built = sorted(r.node.unique_id.split(".")[-1] for r in result.result if r.node.unique_id.startswith("model."))
-    out.write_text(json.dumps({"tables": tables, "models": built, "mentions": mentions,
-                               "traces": spark_traces(spark, erased_forms), "numbering": numbering_in_blocks(spark, work, paths),
+    traces, numbering = spark_traces(spark, erased_forms), numbering_in_blocks(spark, work, paths)
+    identity = spark_identity_runs(spark, relation, paths)  # last: it changes the graph's tables
+    out.write_text(json.dumps({"tables": tables, "models": built, "mentions": mentions, "traces": traces,
+                               "numbering": numbering, "identity": identity,
                                "plain_dbt": {"success": plain_dbt.success, "text": plain_text, "built": plain_built}}))
+
+
+def spark_identity_runs(spark, relation, paths: list[str]) -> dict:
+    """The graph models' rows as the build left them ("first"), after running them again ("second":
+    int_identity_person_ids reads its previous ids) and after a third run at K = 2 on the sightings with
+    K2_PLANTED added ("k2")."""
+    from dbt.cli.main import dbtRunner
+
+    def run(model_vars: str) -> None:
+        result = dbtRunner().invoke(["run", "--select", *IDENTITY_MODELS, "--vars", model_vars, *paths])
+        if not result.success:
+            sys.exit(f"dbt run of the identity models failed on Spark: {result.exception or 'see the output above'}")
+
+    def snapshot() -> dict:
+        tables = {}
+        for model in IDENTITY_MODELS:
+            frame = spark.table(relation(model))
+            tables[model] = {"columns": frame.columns, "rows": [[plain(cell) for cell in row] for row in frame.collect()]}
+        return tables
+
+    first = snapshot()
+    run(VARS)
+    second = snapshot()
+    sightings = relation("int_identity_sightings")
+    fields = spark.table(sightings).schema.fields
+
+    def literal(value) -> str:
+        return "null" if value is None else str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+    planted = " union all ".join(
+        "select " + ", ".join(f"cast({literal(row.get(field.name))} as {field.dataType.simpleString()}) as `{field.name}`"
+                              for field in fields)
+        for row in k2_sightings())
+    spark.sql(planted).write.mode("overwrite").saveAsTable(sightings + "_k2")
+    spark.sql(f"insert into {sightings} select * from {sightings}_k2")
+    run(K2_VARS)
+    return {"first": first, "second": second, "k2": snapshot()}
 
 
 def spark_traces(spark, forms: list[str]) -> list[list[str]]:
@@ -178,6 +265,34 @@ def number(value):
 
 # ------------------------------------------------------------------ the test
 
+def require_spark() -> None:
+    """pyspark and Java are part of the project's setup: their absence fails the test, it does not skip it."""
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.fail("pyspark is not installed in this environment; run bin/setup (requirements.txt pins it)")
+    java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) if os.environ.get("JAVA_HOME") else None
+    if not (java or shutil.which("java")):
+        pytest.fail("Java (17) is needed for the Spark target: no java on PATH or in JAVA_HOME")
+
+
+def run_spark_helper(module: str, args: list[str], work: Path, schema: str, timeout: int = 900, **env_vars: str) -> None:
+    """Run `python -m module args` as the Spark helper process: the spark target, its schema, and a
+    warehouse, Derby metastore and working directory of its own under `work`."""
+    work.mkdir(parents=True, exist_ok=True)
+    env = dbt_env(
+        SEGMENTS_TARGET="spark",
+        SEGMENTS_SPARK_SCHEMA=schema,
+        SEGMENTS_SPARK_WAREHOUSE=str(work / "warehouse"),
+        SEGMENTS_SPARK_METASTORE=str(work / "metastore"),
+        DBT_PROFILES_DIR=str(REPO_ROOT),
+        PYSPARK_SUBMIT_ARGS=SPARK_SUBMIT_ARGS,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        **env_vars,
+    )
+    # cwd: anything Spark still writes to its working directory stays out of the repository
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-8000:]
+
+
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
     require_spark()
@@ -216,6 +331,16 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
     results = json.loads((space.root / "target" / "run_results.json").read_text())["results"]
     duckdb_models = {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
     duckdb_mentions = [list(row) for row in space.query(MENTION_ROWS.format(table="int_events_deduplicated"))]
+    duckdb_identity = duckdb_identity_tables(space)
+    # K = 2 on DuckDB, on a copy of the warehouse: the planted users added to the sightings, the graph run again
+    # (its previous ids: the build's)
+    k2 = space.copy(tmp_path_factory.mktemp("pipeline_spark_k2"))
+    with duckdb_connect(str(k2.database)) as connection:
+        for row in k2_sightings():
+            connection.execute(f"insert into int_identity_sightings ({', '.join(row)}) values ({', '.join('?' for _ in row)})",
+                               list(row.values()))
+    k2_run = k2.dbt("run", "--select", *IDENTITY_MODELS, "--vars", K2_VARS)
+    assert k2_run.returncode == 0, k2_run.output[-5000:]
 
     work = space.root / "spark"
     work.mkdir()
@@ -230,7 +355,19 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "duckdb": duckdb, "duckdb_models": duckdb_models, "spark": spark["tables"], "spark_models": set(spark["models"]),
             "plain_dbt": spark["plain_dbt"], "planted": planted, "email": email, "duckdb_mentions": duckdb_mentions,
             "spark_mentions": spark["mentions"], "spark_traces": spark["traces"], "numbering": spark["numbering"],
-            "numbering_lines": json.loads((work / "numbering" / "expected.json").read_text())}
+            "numbering_lines": json.loads((work / "numbering" / "expected.json").read_text()),
+            "identity": {"duckdb": duckdb_identity, "spark": spark["identity"]["first"],
+                         "spark_again": spark["identity"]["second"], "duckdb_k2": duckdb_identity_tables(k2),
+                         "spark_k2": spark["identity"]["k2"]}}
+
+
+def duckdb_identity_tables(space: Workspace) -> dict:
+    tables = {}
+    for model in IDENTITY_MODELS:
+        columns = [row[0] for row in space.query(f"select column_name from (describe {model})")]
+        rows = [[plain(cell) for cell in row] for row in space.query(f"select * from {model}")]
+        tables[model] = {"columns": columns, "rows": rows}
+    return tables
 
 
 def rows(engines: dict, engine: str, model: str, keep: list[str]) -> Counter:
@@ -394,6 +531,58 @@ def test_lines_are_numbered_as_in_the_file_across_blocks(engines: dict, case: st
     assert numbered == [[number, line] for number, line in enumerate(kept, start=1)]
     # many blocks, read in parallel, except the .gz file (one block: gzip cannot be split)
     assert blocks == 1 if case == "gz" else blocks >= 10, blocks
+
+
+# ------------------------------------------------------------------ the identity graph alone
+
+@pytest.mark.parametrize("model", IDENTITY_MODELS)
+def test_spark_builds_every_identity_model_as_duckdb_does(engines: dict, model: str):
+    identity = engines["identity"]
+    duck, spark = identity["duckdb"][model], identity["spark"][model]
+    assert spark["columns"] == duck["columns"]
+    assert len(duck["rows"]) > 0
+    expected, got = as_counter(duck["rows"], duck["columns"]), as_counter(spark["rows"], spark["columns"])
+    assert got == expected, f"{model}: only on DuckDB {list((expected - got).items())[:5]}, only on Spark {list((got - expected).items())[:5]}"
+
+
+def test_person_ids_agree_across_engines_and_a_second_spark_build_keeps_them(engines: dict):
+    identity = engines["identity"]
+    keep = ["identifier_type", "identifier_value", "person_id"]
+    duck, again = identity["duckdb"]["int_identity_person_ids"], identity["spark_again"]["int_identity_person_ids"]
+    assert as_counter(again["rows"], again["columns"], keep) == as_counter(duck["rows"], duck["columns"], keep)
+    # the second build read the first one's ids (Spark copies them aside first): every id was kept
+    history = as_counter(again["rows"], again["columns"], ["previous_person_id", "person_id", "id_origin"])
+    assert {(previous == person, origin) for previous, person, origin in history} == {(True, "kept")}
+
+
+@pytest.mark.parametrize("model", IDENTITY_MODELS)
+def test_spark_builds_the_graph_with_two_user_ids_per_person_as_duckdb_does(engines: dict, model: str):
+    identity = engines["identity"]
+    duck, spark = identity["duckdb_k2"][model], identity["spark_k2"][model]
+    expected, got = as_counter(duck["rows"], duck["columns"]), as_counter(spark["rows"], spark["columns"])
+    assert got == expected, f"{model}: only on DuckDB {list((expected - got).items())[:5]}, only on Spark {list((got - expected).items())[:5]}"
+
+
+def test_two_user_ids_per_person_joins_the_planted_pair_and_not_the_chain_of_three(engines: dict):
+    identity = engines["identity"]
+    groups = {}
+    for engine in ("spark_k2", "spark"):
+        table = identity[engine]["int_identity_user_groups"]
+        groups[engine] = {user_id: group for user_id, group in as_counter(table["rows"], table["columns"], ["user_id", "user_group_id"])}
+    k2 = groups["spark_k2"]
+    assert k2["k2-user-a"] == k2["k2-user-b"]  # one email, two users: one person at K = 2
+    assert len({k2["k2-user-c"], k2["k2-user-d"], k2["k2-user-e"]}) == 3  # three users chained: over the limit, not joined
+    assert "k2-user-a" not in groups["spark"]  # planted for the K = 2 run only
+    # nothing else moved: the other users are grouped as in the K = 1 run (node ids may shift: compared as sets)
+
+    def grouped(by_user: dict) -> set:
+        members = defaultdict(set)
+        for user, group in by_user.items():
+            if not user.startswith("k2-"):
+                members[group].add(user)
+        return {frozenset(users) for users in members.values()}
+
+    assert grouped(k2) == grouped(groups["spark"])
 
 
 if __name__ == "__main__":
