@@ -144,7 +144,7 @@ class Workspace:
         if not self.generic_tests and args and args[0] in ("build", "test"):
             args = (*args, "--exclude", "test_type:generic")
         project = () if "--project-dir" in args else ("--project-dir", str(REPO_ROOT))  # a test's copy of the project
-        command = dbt_command(*args, *project, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
+        arguments = (*args, *project, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
         # dbt runs in the workspace with its paths relative to it, so that every workspace's dbt sees the same
         # settings and can start from a parse another one made (_PARSES)
         saved, settings = self.root / "target" / "partial_parse.msgpack", _parse_settings(args)
@@ -154,9 +154,9 @@ class Workspace:
             saved.write_bytes(cached)
         env = {**self.env(), **PARSE_STABLE_PATHS}
         if DBT_IN_PROCESS and dbt_target(args, env) == "dev":
-            done = _dbt_in_process(command[1:], cwd=self.root, env=env)
+            done = _dbt_in_process(list(arguments), cwd=self.root, env=env)
         else:
-            process = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True)
+            process = subprocess.run(dbt_command(*arguments, env=env), cwd=self.root, env=env, capture_output=True, text=True)
             done = DbtRun(process.returncode, process.stdout + process.stderr)
         if saved.exists():
             self._parsed_with = settings

@@ -147,10 +147,7 @@ def run_on_spark(out: Path, work: Path) -> None:
         node = nodes[f"model.customer_segments.{model}"]
         return f"{node['schema']}.{node['alias']}"
 
-    tables = {}
-    for model in TABLES:
-        frame = spark.table(relation(model))
-        tables[model] = {"columns": frame.columns, "rows": [[number(plain(cell)) for cell in row] for row in frame.collect()]}
+    tables = spark_tables(spark, relation, TABLES, cell=comparable)
     mentions = [list(row) for row in spark.sql(MENTION_ROWS.format(table=relation("int_events_deduplicated"))).collect()]
     erased_forms = json.loads((work / "erased_forms.json").read_text())
     built = sorted(r.node.unique_id.split(".")[-1] for r in result.result if r.node.unique_id.startswith("model."))
@@ -172,16 +169,9 @@ def spark_identity_runs(spark, relation, paths: list[str]) -> dict:
         if not result.success:
             sys.exit(f"dbt run of the identity models failed on Spark: {result.exception or 'see the output above'}")
 
-    def snapshot() -> dict:
-        tables = {}
-        for model in IDENTITY_MODELS:
-            frame = spark.table(relation(model))
-            tables[model] = {"columns": frame.columns, "rows": [[plain(cell) for cell in row] for row in frame.collect()]}
-        return tables
-
-    first = snapshot()
+    first = spark_tables(spark, relation, IDENTITY_MODELS)
     run(VARS)
-    second = snapshot()
+    second = spark_tables(spark, relation, IDENTITY_MODELS)
     sightings = relation("int_identity_sightings")
     fields = spark.table(sightings).schema.fields
 
@@ -195,7 +185,16 @@ def spark_identity_runs(spark, relation, paths: list[str]) -> dict:
     spark.sql(planted).write.mode("overwrite").saveAsTable(sightings + "_k2")
     spark.sql(f"insert into {sightings} select * from {sightings}_k2")
     run(K2_VARS)
-    return {"first": first, "second": second, "k2": snapshot()}
+    return {"first": first, "second": second, "k2": spark_tables(spark, relation, IDENTITY_MODELS)}
+
+
+def spark_tables(spark, relation, models: list[str], cell=plain) -> dict:
+    """Each model's columns and rows on Spark, every cell passed through `cell` (duckdb_tables: DuckDB's)."""
+    tables = {}
+    for model in models:
+        frame = spark.table(relation(model))
+        tables[model] = {"columns": frame.columns, "rows": [[cell(value) for value in row] for row in frame.collect()]}
+    return tables
 
 
 def spark_traces(spark, forms: list[str]) -> list[list[str]]:
@@ -263,6 +262,11 @@ def number(value):
     return float(value) if type(value).__name__ == "Decimal" else value
 
 
+def comparable(value):
+    """A cell of the compared marts (TABLES) as both engines' rows are compared: plain, decimals as floats."""
+    return number(plain(value))
+
+
 # ------------------------------------------------------------------ the test
 
 def require_spark() -> None:
@@ -324,14 +328,11 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
     events[-1].rename(nested / events[-1].name)
     run = space.dbt("build", "--vars", VARS)
     assert run.returncode == 0, run.output[-5000:]
-    duckdb = {}
-    for model in TABLES:
-        columns = [row[0] for row in space.query(f"select column_name from (describe {model})")]
-        duckdb[model] = {"columns": columns, "rows": [[number(plain(cell)) for cell in row] for row in space.query(f"select * from {model}")]}
+    duckdb = duckdb_tables(space, TABLES, cell=comparable)
     results = json.loads((space.root / "target" / "run_results.json").read_text())["results"]
     duckdb_models = {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
     duckdb_mentions = [list(row) for row in space.query(MENTION_ROWS.format(table="int_events_deduplicated"))]
-    duckdb_identity = duckdb_identity_tables(space)
+    duckdb_identity = duckdb_tables(space, IDENTITY_MODELS)
     # K = 2 on DuckDB, on a copy of the warehouse: the planted users added to the sightings, the graph run again
     # (its previous ids: the build's)
     k2 = space.copy(tmp_path_factory.mktemp("pipeline_spark_k2"))
@@ -357,16 +358,16 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "spark_mentions": spark["mentions"], "spark_traces": spark["traces"], "numbering": spark["numbering"],
             "numbering_lines": json.loads((work / "numbering" / "expected.json").read_text()),
             "identity": {"duckdb": duckdb_identity, "spark": spark["identity"]["first"],
-                         "spark_again": spark["identity"]["second"], "duckdb_k2": duckdb_identity_tables(k2),
+                         "spark_again": spark["identity"]["second"], "duckdb_k2": duckdb_tables(k2, IDENTITY_MODELS),
                          "spark_k2": spark["identity"]["k2"]}}
 
 
-def duckdb_identity_tables(space: Workspace) -> dict:
+def duckdb_tables(space: Workspace, models: list[str], cell=plain) -> dict:
+    """Each model's columns and rows on DuckDB, every cell passed through `cell` (spark_tables: Spark's)."""
     tables = {}
-    for model in IDENTITY_MODELS:
+    for model in models:
         columns = [row[0] for row in space.query(f"select column_name from (describe {model})")]
-        rows = [[plain(cell) for cell in row] for row in space.query(f"select * from {model}")]
-        tables[model] = {"columns": columns, "rows": rows}
+        tables[model] = {"columns": columns, "rows": [[cell(value) for value in row] for row in space.query(f"select * from {model}")]}
     return tables
 
 
