@@ -81,8 +81,9 @@ def metric_checks(thresholds: dict) -> list[MetricCheck]:
     return checks
 
 
-def _quiet_gx() -> None:
-    """No usage statistics, and only errors from GX's loggers (it sets their levels on import)."""
+def load_great_expectations() -> None:
+    """Import Great Expectations: no usage statistics, and only errors from its loggers (it sets their levels on
+    import). Importing it takes seconds; the DuckDB plugin starts this in the background when a build begins."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
 
@@ -206,7 +207,7 @@ def run(
     A metric that is null (e.g. the volume change of a first build) passes,
     and says why in `details`.
     """
-    _quiet_gx()
+    load_great_expectations()
     severity = severity or {}
     context = _context(docs_dir)
     rows = []
