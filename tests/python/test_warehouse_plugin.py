@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import REPO_ROOT, Workspace
+import pytest
+from conftest import PARSE_STABLE_PATHS, REPO_ROOT, Workspace
+
+from customer_segments.warehouse import plugin
 
 # Run as a file in a fresh interpreter (`python -c` would look like a doctest run to pyspark, which GX imports):
 # dbt in process, then whether the plugin started the import and whether it got done.
@@ -24,19 +27,24 @@ print("started" if thread is not None else "not started", "great_expectations" i
 """
 
 
-def _probe(workspace: Workspace, *arguments: str) -> str:
-    arguments = (*arguments, "--project-dir", str(REPO_ROOT), "--target-path", str(workspace.root / "target"),
-                 "--log-path", str(workspace.root / "logs"))
+def test_a_build_starts_importing_great_expectations(workspace: Workspace):
+    assert workspace.dbt("parse").returncode == 0  # the harness's parse: the probe's dbt parses nothing again
     probe = workspace.root / "probe.py"
     probe.write_text(PROBE)
-    done = subprocess.run([sys.executable, str(probe), *arguments], cwd=workspace.root, env=workspace.env(),
-                          capture_output=True, text=True, timeout=300)
+    # one model that runs no Python: nothing but the plugin imports Great Expectations
+    build = ("build", "--select", "int_build_started", "--exclude", "test_type:generic", "--project-dir", str(REPO_ROOT),
+             "--target-path", str(workspace.root / "target"), "--log-path", str(workspace.root / "logs"))
+    done = subprocess.run([sys.executable, str(probe), *build], cwd=workspace.root,
+                          env={**workspace.env(), **PARSE_STABLE_PATHS}, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout.strip().splitlines()[-1]
+    assert done.stdout.strip().splitlines()[-1] == "started True"
 
 
-def test_a_build_starts_importing_great_expectations_and_other_commands_do_not(workspace: Workspace):
-    # the build opens the warehouse through the plugin (the model runs no Python: nothing else imports GX)
-    assert _probe(workspace, "build", "--select", "int_build_started", "--exclude", "test_type:generic") == "started True"
-    # `dbt show` opens the warehouse too, but builds no gate
-    assert _probe(workspace, "show", "--inline", "select 1 as one") == "not started False"
+@pytest.mark.parametrize(("command", "starts"), [("build", True), ("run", True), ("test", False), ("debug", False),
+                                                 ("show", False), (None, False)])
+def test_only_the_commands_that_build_the_gate_start_it(monkeypatch, command, starts):
+    started = []
+    monkeypatch.setattr(plugin, "_dbt_command", lambda: command)
+    monkeypatch.setattr(plugin, "_start_loading_quality_suite", lambda: started.append(True))
+    plugin.Plugin("customer_segments", {})
+    assert bool(started) is starts
