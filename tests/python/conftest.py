@@ -140,19 +140,26 @@ class Workspace:
             env["DBT_EXCLUDE_RESOURCE_TYPES"] = "unit_test"
         return env
 
-    def dbt(self, *args: str) -> DbtRun:
+    def dbt_arguments(self, *args: str) -> tuple[str, ...]:
+        """dbt's arguments (after the executable) for `args` in this workspace: its project, target and log folders."""
         if not self.generic_tests and args and args[0] in ("build", "test"):
             args = (*args, "--exclude", "test_type:generic")
         project = () if "--project-dir" in args else ("--project-dir", str(REPO_ROOT))  # a test's copy of the project
-        arguments = (*args, *project, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
-        # dbt runs in the workspace with its paths relative to it, so that every workspace's dbt sees the same
-        # settings and can start from a parse another one made (_PARSES)
+        return (*args, *project, "--target-path", str(self.root / "target"), "--log-path", str(self.root / "logs"))
+
+    def dbt_environment(self) -> dict[str, str]:
+        """dbt's environment here, run in the workspace folder: its paths relative to it, so that every workspace's
+        dbt sees the same settings and can start from a parse another one made (_PARSES)."""
+        return {**self.env(), **PARSE_STABLE_PATHS}
+
+    def dbt(self, *args: str) -> DbtRun:
+        arguments = self.dbt_arguments(*args)
         saved, settings = self.root / "target" / "partial_parse.msgpack", _parse_settings(args)
         cached = _PARSES.get(settings)
         if cached is not None and self._parsed_with != settings:
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_bytes(cached)
-        env = {**self.env(), **PARSE_STABLE_PATHS}
+        env = self.dbt_environment()
         if DBT_IN_PROCESS and dbt_target(args, env) == "dev":
             done = _dbt_in_process(list(arguments), cwd=self.root, env=env)
         else:

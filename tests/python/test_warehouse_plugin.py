@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PARSE_STABLE_PATHS, REPO_ROOT, Workspace
+from conftest import Workspace
 
 from customer_segments.warehouse import plugin
 
@@ -32,10 +32,9 @@ def test_a_build_starts_importing_great_expectations(workspace: Workspace):
     probe = workspace.root / "probe.py"
     probe.write_text(PROBE)
     # one model that runs no Python: nothing but the plugin imports Great Expectations
-    build = ("build", "--select", "int_build_started", "--exclude", "test_type:generic", "--project-dir", str(REPO_ROOT),
-             "--target-path", str(workspace.root / "target"), "--log-path", str(workspace.root / "logs"))
-    done = subprocess.run([sys.executable, str(probe), *build], cwd=workspace.root,
-                          env={**workspace.env(), **PARSE_STABLE_PATHS}, capture_output=True, text=True, timeout=300)
+    build = workspace.dbt_arguments("build", "--select", "int_build_started", "--exclude", "test_type:generic")
+    done = subprocess.run([sys.executable, str(probe), *build], cwd=workspace.root, env=workspace.dbt_environment(),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "started True"
 
