@@ -68,14 +68,17 @@ def micro_batch(events_dir: Path, events: int, seed: int, day: str) -> int:
     """Write about `events` new event lines dated `day` (YYYY-MM-DD) to one new file in `events_dir`; return the count.
 
     Replays random valid lines of the history: half under their own ids (known users returning),
-    half as track/page/screen calls of new visitors (a new anonymousId, no userId, no traits).
+    half as track/page/screen calls of new visitors (a new anonymousId and, where the line names a device, a new
+    device id of that visitor's own; no userId, no traits). A new visitor keeps nothing that names someone else:
+    with the replayed line's device, every visitor would be joined to the people and other visitors seen on it.
     """
     rng = random.Random(seed)
     history = _history_sample(events_dir, events * 4, rng)
     if not history:
         raise BenchError(f"no event lines in {events_dir} to replay")
     start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
-    visitors: list[str] = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(max(1, events // 20))]
+    visitors = [(str(uuid.UUID(int=rng.getrandbits(128))), f"bench-device-{rng.getrandbits(64):016x}")
+                for _ in range(max(1, events // 20))]
     written: list[str] = []
     attempts = 0
     while len(written) < events and attempts < events * 20:
@@ -91,9 +94,13 @@ def micro_batch(events_dir: Path, events: int, seed: int, day: str) -> int:
                 continue
             message.pop("userId", None)
             message.pop("traits", None)
-            if isinstance(message.get("context"), dict):
-                message["context"].pop("traits", None)
-            message["anonymousId"] = visitors[rng.randrange(len(visitors))]
+            visitor, device = visitors[rng.randrange(len(visitors))]
+            message["anonymousId"] = visitor
+            context = message.get("context")
+            if isinstance(context, dict):
+                context.pop("traits", None)
+                if isinstance(context.get("device"), dict) and "id" in context["device"]:
+                    context["device"]["id"] = device
         moment = start + timedelta(seconds=rng.uniform(0, 20 * 3600))
         message["messageId"] = str(uuid.UUID(int=rng.getrandbits(128)))
         message["timestamp"] = _stamp(moment)

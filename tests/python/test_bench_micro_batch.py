@@ -46,6 +46,15 @@ def test_the_batch_is_new_calls_of_known_users_and_new_visitors_on_the_next_day(
     new = [line for line in batch if line not in returning]
     assert 400 <= len(returning) <= 600 and 400 <= len(new) <= 600, (len(returning), len(new))
     assert all(line["type"] in micro_batch.NEW_VISITOR_TYPES and "userId" not in line for line in new)
+    # a new visitor names nobody of the history: not by traits, nor by a device seen there (on the history's devices,
+    # visitors were chained to each other and to known people, into components the graph walk could not settle)
+    known_devices = {line["context"]["device"]["id"] for line in old_lines
+                     if isinstance(line, dict) and isinstance(line.get("context"), dict)
+                     and isinstance(line["context"].get("device"), dict) and line["context"]["device"].get("id")}
+    new_devices = [line["context"]["device"]["id"] for line in new if isinstance(line.get("context"), dict)
+                   and isinstance(line["context"].get("device"), dict) and line["context"]["device"].get("id")]
+    assert new_devices and not set(new_devices) & known_devices
+    assert all("traits" not in line and "traits" not in line.get("context", {}) for line in new)
 
 
 def test_sizes_must_grow_and_be_large_enough():
