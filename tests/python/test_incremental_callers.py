@@ -68,7 +68,7 @@ def compared_with_full_refresh(space: Workspace, tmp_path_factory, as_of: str) -
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from customer_segments.generate import generate
 
-    space = Workspace(tmp_path_factory.mktemp("incremental_callers"), generic_tests=False)
+    space = Workspace(tmp_path_factory.mktemp("incremental_callers"), generic_tests=False, debug_log=True)  # way_taken
     generate(space.raw, space.truth, events=2_000, seed=37, progress=False, end_date="2026-10-31")
     build(space, FIRST_AS_OF)
     seen = {"held_after_as_of": space.scalar(

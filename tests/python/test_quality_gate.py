@@ -27,7 +27,7 @@ def snapshot(space: Workspace) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> Workspace:
-    space = Workspace(tmp_path_factory.mktemp("gate_clean"), generic_tests=False)
+    space = Workspace(tmp_path_factory.mktemp("gate_clean"), generic_tests=False, debug_log=True)  # a test reads it
     generate(space.raw, space.truth, events=16_000, seed=21, progress=False)  # enough CRM rows to judge a bounce rate
     run = space.dbt("build")
     assert run.returncode == 0, run.output[-4000:]
