@@ -101,6 +101,11 @@ def _dbt_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> DbtRun:
     return DbtRun(0 if result.success else 2 if result.exception is not None else 1, output)
 
 
+#: dbt's arguments that leave out the generic data tests (Workspace(generic_tests=False) adds them to its builds; a
+#: `segments build` or a dbt process of a test's own takes them after its other arguments)
+NO_GENERIC_TESTS = ("--exclude", "test_type:generic")
+
+
 @dataclass
 class Workspace:
     """A raw-data folder, a warehouse file and private dbt target/log folders."""
@@ -147,7 +152,7 @@ class Workspace:
     def dbt_arguments(self, *args: str) -> tuple[str, ...]:
         """dbt's arguments (after the executable) for `args` in this workspace: its project, target and log folders."""
         if not self.generic_tests and args and args[0] in ("build", "test"):
-            args = (*args, "--exclude", "test_type:generic")
+            args = (*args, *NO_GENERIC_TESTS)
         if not self.debug_log:
             args = (*args, "--log-level-file", "none")
         project = () if "--project-dir" in args else ("--project-dir", str(REPO_ROOT))  # a test's copy of the project

@@ -23,7 +23,7 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, DemoBuild, Workspace
+from conftest import NO_GENERIC_TESTS, REPO_ROOT, DemoBuild, Workspace
 
 from customer_segments import build_lock, cli, publish
 from customer_segments.activation import config as activation_config
@@ -418,7 +418,7 @@ def test_watch_once_builds_publishes_and_syncs_when_files_land_and_idles_otherwi
     env = {**space.env(), "SEGMENTS_ACTIVATION_CONFIG": str(tmp_path / "activation.yml"),
            "SEGMENTS_SERVING_PATH": str(tmp_path / "serving.duckdb")}
     command = [sys.executable, "-m", "customer_segments.cli", "watch", "--once", "--",  # builds: no generic data tests
-               "--exclude", "test_type:generic", "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
+               *NO_GENERIC_TESTS, "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
 
     def watch_once() -> str:
         done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, Workspace
+from conftest import NO_GENERIC_TESTS, REPO_ROOT, Workspace
 
 from customer_segments import publish
 from customer_segments.dbt_runner import dbt_command
@@ -80,7 +80,7 @@ def segments_build(space: Workspace, serving: Path, name: str) -> Build:
     # without the generic data tests, as Workspace(generic_tests=False) runs them (about 10 s a build): this module
     # is about build ids and what a rebuild changes; its singular tests and the gate still run
     done = subprocess.run(
-        [sys.executable, "-m", "customer_segments.cli", "build", "--", "--exclude", "test_type:generic"],
+        [sys.executable, "-m", "customer_segments.cli", "build", "--", *NO_GENERIC_TESTS],
         cwd=REPO_ROOT, env=build_env(space, serving), capture_output=True, text=True,
     )
     snapshot = None
@@ -94,7 +94,7 @@ def segments_build(space: Workspace, serving: Path, name: str) -> Build:
 def kill_dbt_build_after_the_gate(space: Workspace, serving: Path) -> str:
     """Start `dbt build`, SIGKILL it (and its children) once it is past the gate; the killed build's output."""
     process = subprocess.Popen(
-        dbt_command("build", "--exclude", "test_type:generic"), cwd=REPO_ROOT, env=build_env(space, serving),
+        dbt_command("build", *NO_GENERIC_TESTS), cwd=REPO_ROOT, env=build_env(space, serving),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     seen = []

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.python.conftest import Workspace, append_csv
+from tests.python.conftest import NO_GENERIC_TESTS, Workspace, append_csv
 from tests.python.test_incremental_days import DAILY_TABLES, daily_rows_sql, day_batches, stale_days
 
 AS_OF = "2026-10-31 23:59:59"
@@ -43,11 +43,8 @@ def build(space: Workspace, as_of: str = AS_OF, *flags: str, more_vars: str = ""
     """`dbt build`; generic_tests=False leaves out the generic data tests (about 10 s) in a build whose tables the
     next one checks: the second load's build and batches 4 and 6 run them, after merges and splits, late data,
     rewritten and deleted files, an erasure and vars that rewrote history."""
-    before, space.generic_tests = space.generic_tests, space.generic_tests and generic_tests
-    try:
-        run = space.dbt("build", *flags, "--vars", f"{{as_of: '{as_of}'{more_vars}}}")
-    finally:
-        space.generic_tests = before
+    excluded = () if generic_tests else NO_GENERIC_TESTS
+    run = space.dbt("build", *flags, *excluded, "--vars", f"{{as_of: '{as_of}'{more_vars}}}")
     assert run.returncode == 0, run.output[-5000:]
 
 

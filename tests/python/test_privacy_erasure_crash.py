@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pytest
 
 from customer_segments.dbt_runner import dbt_command
-from tests.python.conftest import REPO_ROOT, Workspace
+from tests.python.conftest import NO_GENERIC_TESTS, REPO_ROOT, Workspace
 from tests.python.test_privacy_erasure import erased_identifiers, traces
 
 SALT = "it's \"odd\" \\ ; -- %s {{ x }}"
@@ -40,7 +40,7 @@ def salted_env(space: Workspace) -> dict[str, str]:
 def build_killed_after(space: Workspace, marker: str, timeout: float = 900) -> list[str]:
     """Run `dbt build`, SIGKILL its process group as soon as a stdout line contains `marker`; its output."""
     # without the generic data tests (this module is about the purge surviving a crash; the shared demo build runs them)
-    command = dbt_command("build", "--exclude", "test_type:generic", "--target-path", str(space.root / "target"),
+    command = dbt_command("build", *NO_GENERIC_TESTS, "--target-path", str(space.root / "target"),
                           "--log-path", str(space.root / "logs"))
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=salted_env(space), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -90,7 +90,7 @@ def crashed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     # would carry over from the killed build, and publish would wait for that build to finish
     result["rebuild"] = segments(
         space, "build", "--", "--target-path", str(space.root / "target"), "--log-path", str(space.root / "logs"),
-        "--no-partial-parse", "--exclude", "test_type:generic",
+        "--no-partial-parse", *NO_GENERIC_TESTS,
     )
     return result
 

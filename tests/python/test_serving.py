@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, DemoBuild, Workspace, serving_page_columns
+from conftest import NO_GENERIC_TESTS, REPO_ROOT, DemoBuild, Workspace, serving_page_columns
 
 from customer_segments import cli, publish, serving_reader
 
@@ -138,7 +138,7 @@ def test_readers_see_whole_builds_while_dbt_builds_and_publishes(served: Workspa
             time.sleep(0.05)
         started = time.time()
         build = subprocess.run(  # without the generic data tests: the readers need a build, not its checks
-            [sys.executable, "-m", "customer_segments.cli", "build", "--", "--exclude", "test_type:generic"],
+            [sys.executable, "-m", "customer_segments.cli", "build", "--", *NO_GENERIC_TESTS],
             cwd=REPO_ROOT, env=env, capture_output=True, text=True,
         )
         finished = time.time()

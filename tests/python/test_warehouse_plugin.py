@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Workspace
+from conftest import NO_GENERIC_TESTS, Workspace
 
 from customer_segments.warehouse import plugin
 
@@ -32,7 +32,7 @@ def test_a_build_starts_importing_great_expectations(workspace: Workspace):
     probe = workspace.root / "probe.py"
     probe.write_text(PROBE)
     # one model that runs no Python: nothing but the plugin imports Great Expectations
-    build = workspace.dbt_arguments("build", "--select", "int_build_started", "--exclude", "test_type:generic")
+    build = workspace.dbt_arguments("build", "--select", "int_build_started", *NO_GENERIC_TESTS)
     done = subprocess.run([sys.executable, str(probe), *build], cwd=workspace.root, env=workspace.dbt_environment(),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
