@@ -83,7 +83,7 @@ def metric_checks(thresholds: dict) -> list[MetricCheck]:
 
 def load_great_expectations() -> None:
     """Import Great Expectations: no usage statistics, and only errors from its loggers (it sets their levels on
-    import). Importing it takes seconds; the DuckDB plugin starts this in the background when a build begins."""
+    import). Importing it takes seconds, paid by the gate (why not earlier: customer_segments/warehouse/plugin.py)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
 
