@@ -1,6 +1,6 @@
 """Micro-batch benchmark: does the cost of a build follow the change or the history?
 
-    python -m customer_segments.bench.micro_batch [--sizes 100000,2000000] [--batch 10000]
+    python -m customer_segments.bench.micro_batch [--sizes 100000,2000000] [--batch 10000] [--runs R]
                                                   [--seed S] [--workdir DIR] [--keep] [--json PATH]
 
 For each history size (default 100k and 2M events):
@@ -10,7 +10,11 @@ For each history size (default 100k and 2M events):
    (lines of the history replayed under their own ids with new message ids),
    half new visitors (the same kind of lines under new anonymous ids, without
    user ids or traits);
-3. time the scheduled incremental build (`segments build`'s dbt command) of it.
+3. time the scheduled incremental build (`segments build`'s dbt command) of it;
+   with `--runs R`, R times, each from a copy of the warehouse as it was before
+   the first, and take the median (one build of a few tens of seconds moves by
+   several seconds from one run to the next on a shared machine, and the ratio
+   with it).
 
 Prints both times, the ten slowest nodes of each micro-batch build, and the
 targets: micro-batch on the largest history / on the smallest (<= 1.5: cost
@@ -25,12 +29,13 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from customer_segments.bench.identity import BenchError, Workspace
+from customer_segments.bench.identity import BenchError, Measured, Workspace
 from customer_segments.bench.pipeline import SCHEDULED_BUILD, add_workdir_arguments, generate, run_in_workdir, slowest_nodes
 
 DEFAULT_SIZES = (100_000, 2_000_000)
@@ -118,7 +123,44 @@ def _next_day(manifest: dict) -> str:
     return (end + timedelta(days=1)).strftime("%Y-%m-%d")
 
 
-def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = False) -> dict:
+def _timed_builds(space: Workspace, size: int, runs: int) -> list[dict]:
+    """The scheduled build of the micro-batch, `runs` times, each from the warehouse as it was before the first."""
+    before = space.database.with_name(space.database.name + ".before-micro-batch")
+    wal = space.database.with_name(space.database.name + ".wal")
+    if runs > 1:
+        shutil.copyfile(space.database, before)  # a closed database: dbt's last build checkpointed it, no WAL
+    builds = []
+    try:
+        for index in range(runs):
+            if index:
+                shutil.copyfile(before, space.database)
+                wal.unlink(missing_ok=True)
+            label = f"{size:,}: micro-batch build" + (f" {index + 1}/{runs}" if runs > 1 else "")
+            timed = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{label}: {step}"))
+            builds.append({"seconds": timed.wall_seconds, "peak_rss_bytes": timed.peak_rss_bytes,
+                           "slowest": slowest_nodes(space)})
+    finally:
+        before.unlink(missing_ok=True)
+    return builds
+
+
+def _size_result(size: int, added: int, day: str, full: Measured, builds: list[dict]) -> dict:
+    """One history's row: the median of its timed builds, all of them, and the slowest nodes of the median one."""
+    seconds = statistics.median(build["seconds"] for build in builds)
+    middle = min(builds, key=lambda build: abs(build["seconds"] - seconds))
+    return {
+        "history_events": size,
+        "batch_lines": added,
+        "batch_day": day,
+        "full_seconds": full.wall_seconds,
+        "micro_batch_seconds": seconds,
+        "micro_batch_runs": [build["seconds"] for build in builds],
+        "peak_rss_bytes": max([full.peak_rss_bytes] + [build["peak_rss_bytes"] for build in builds]),
+        "slowest": middle["slowest"],
+    }
+
+
+def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = False, runs: int = 1) -> dict:
     results = []
     for size in sizes:
         space = Workspace(workdir / f"history-{size}")
@@ -128,21 +170,14 @@ def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = Fal
         full = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{size:,}: full build: {step}"))
         day = _next_day(manifest)
         added = micro_batch(space.raw / "events", batch, seed + 1, day)
-        _progress(f"{size:,} events: timed incremental build of {added:,} new events dated {day}")
-        timed = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{size:,}: micro-batch build: {step}"))
-        results.append({
-            "history_events": size,
-            "batch_lines": added,
-            "batch_day": day,
-            "full_seconds": full.wall_seconds,
-            "micro_batch_seconds": timed.wall_seconds,
-            "peak_rss_bytes": max(full.peak_rss_bytes, timed.peak_rss_bytes),
-            "slowest": slowest_nodes(space),
-        })
+        _progress(f"{size:,} events: timed incremental build of {added:,} new events dated {day}"
+                  + (f", {runs} times" if runs > 1 else ""))
+        results.append(_size_result(size, added, day, full, _timed_builds(space, size, runs)))
         if not keep:  # the largest history's file is GBs
             shutil.rmtree(space.root / "warehouse", ignore_errors=True)
     smallest, largest = results[0], results[-1]
     return {
+        "runs": runs,
         "sizes": results,
         "ratio": largest["micro_batch_seconds"] / smallest["micro_batch_seconds"],
         "largest_seconds": largest["micro_batch_seconds"],
@@ -152,14 +187,18 @@ def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = Fal
 
 def render(result: dict) -> str:
     gib = 1024**3
-    out = ["Micro-batch benchmark: the same size of batch on histories of different sizes",
+    runs = result.get("runs", 1)
+    out = ["Micro-batch benchmark: the same size of batch on histories of different sizes"
+           + (f" (micro-batch builds: medians of {runs} runs)" if runs > 1 else ""),
            f"{'history events':>15}{'batch lines':>13}{'full s':>9}{'micro-batch s':>15}{'of full':>9}{'peak GiB':>10}"]
     for row in result["sizes"]:
         out.append(f"{row['history_events']:>15,}{row['batch_lines']:>13,}{row['full_seconds']:>9.1f}"
                    f"{row['micro_batch_seconds']:>15.1f}{row['micro_batch_seconds'] / row['full_seconds']:>9.2f}"
-                   f"{row['peak_rss_bytes'] / gib:>10.2f}")
+                   f"{row['peak_rss_bytes'] / gib:>10.2f}"
+                   + ("   runs: " + ", ".join(f"{seconds:.1f}" for seconds in row["micro_batch_runs"]) if runs > 1 else ""))
     for row in result["sizes"]:
-        out.append(f"slowest nodes of the micro-batch build on {row['history_events']:,} events (s; two run at a time):")
+        which = "the median micro-batch build" if runs > 1 else "the micro-batch build"
+        out.append(f"slowest nodes of {which} on {row['history_events']:,} events (s; two run at a time):")
         out.extend(f"  {seconds:>8.1f}  {name}" for name, seconds in row["slowest"])
 
     def verdict(ok: bool) -> str:
@@ -188,14 +227,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES),
                         help="history sizes in events, increasing, comma-separated (default 100000,2000000)")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="events in the micro-batch (default 10000)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="timed micro-batch builds per history, each from the same warehouse (default 1; medians reported)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     add_workdir_arguments(parser)
     options = parser.parse_args(argv)
     if options.batch < 100:
         print("bench: --batch must be at least 100", file=sys.stderr)
         return 2
+    if options.runs < 1:
+        print("bench: --runs must be at least 1", file=sys.stderr)
+        return 2
     return run_in_workdir(options, "bench-micro-batch-",
-                          lambda workdir: run(options.sizes, options.batch, options.seed, workdir, keep=options.keep), render)
+                          lambda workdir: run(options.sizes, options.batch, options.seed, workdir, keep=options.keep,
+                                                      runs=options.runs), render)
 
 if __name__ == "__main__":
     sys.exit(main())

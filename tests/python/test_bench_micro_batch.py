@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from customer_segments.bench import micro_batch
+from customer_segments.bench.identity import Measured
 
 DAY = "2026-11-01"
 
@@ -62,3 +63,47 @@ def test_sizes_must_grow_and_be_large_enough():
     for bad in ("2000000,100000", "100000", "5000,100000", "many"):
         with pytest.raises(Exception):
             micro_batch._sizes(bad)
+
+
+class _FakeSpace:
+    """A workspace whose 'build' appends to the warehouse file and reports what it started from."""
+
+    def __init__(self, root: Path, seconds: list[float]):
+        self.database = root / "segments.duckdb"
+        self.database.write_text("history+batch|")
+        self.seconds, self.started_from = list(seconds), []
+
+    def dbt(self, *args, progress=None):
+        self.started_from.append(self.database.read_text())
+        self.database.write_text(self.database.read_text() + "built|")  # a build changes the warehouse
+        return Measured(0, self.seconds.pop(0), 0.0, 2**30)
+
+    def node_results(self):
+        return [{"unique_id": "model.customer_segments.people", "execution_time": 1.0}]
+
+
+def test_each_timed_run_starts_from_the_warehouse_before_the_first(tmp_path: Path):
+    space = _FakeSpace(tmp_path, [40.0, 30.0, 50.0])
+    builds = micro_batch._timed_builds(space, 2_000_000, runs=3)
+    assert space.started_from == ["history+batch|"] * 3
+    assert [build["seconds"] for build in builds] == [40.0, 30.0, 50.0]
+    assert not list(tmp_path.glob("*.before-micro-batch"))  # the copy is removed
+
+
+def test_one_run_keeps_no_copy(tmp_path: Path):
+    space = _FakeSpace(tmp_path, [40.0])
+    builds = micro_batch._timed_builds(space, 100_000, runs=1)
+    assert [build["seconds"] for build in builds] == [40.0] and list(tmp_path.iterdir()) == [space.database]
+
+
+def test_a_history_is_timed_by_the_median_run_and_its_slowest_nodes():
+    builds = [{"seconds": seconds, "peak_rss_bytes": peak, "slowest": [[f"run of {seconds:g} s", 1.0]]}
+              for seconds, peak in ((42.0, 3 * 2**30), (40.0, 2**30), (60.0, 2**30))]
+    row = micro_batch._size_result(2_000_000, 10_000, DAY, Measured(0, 150.0, 0.0, 2 * 2**30), builds)
+    assert row["micro_batch_seconds"] == 42.0 and row["micro_batch_runs"] == [42.0, 40.0, 60.0]
+    assert row["slowest"] == [["run of 42 s", 1.0]] and row["peak_rss_bytes"] == 3 * 2**30
+    small = micro_batch._size_result(100_000, 10_000, DAY, Measured(0, 50.0, 0.0, 2**30),
+                                     [{"seconds": s, "peak_rss_bytes": 0, "slowest": []} for s in (35.0, 29.0, 30.0)])
+    text = micro_batch.render({"runs": 3, "sizes": [small, row], "ratio": 42.0 / 30.0, "largest_seconds": 42.0})
+    assert "medians of 3 runs" in text and "runs: 42.0, 40.0, 60.0" in text
+    assert "= 1.40 (target <= 1.5: met)" in text
