@@ -1,6 +1,6 @@
 """The `segments` command: build the project end to end and say what the build did.
 
-    segments build [--events N] [--seed S] [-- <extra dbt build args>]
+    segments build [--events N] [--seed S] [--unit-tests] [--all-tests] [-- <extra dbt build args>]
     segments summary
     segments report [--out FILE]
     segments publish [--region R] [--out FILE]
@@ -12,7 +12,9 @@
 
 `build` generates demo data first when no raw data is configured (neither
 SEGMENTS_RAW_PATH is set nor the default raw folder has events), runs
-`dbt build` from the repository root, and prints a short summary read back
+`dbt build` from the repository root (without dbt's unit tests, and after a
+first build without the full suite's data tests: --unit-tests, --all-tests and
+--full-refresh change that; docs/scheduling.md), and prints a short summary read back
 from the warehouse. After a successful build it publishes the marts to the
 serving database BI tools read (docs/serving.md);
 `publish` does that step alone. A build that erased someone then compacts
@@ -52,11 +54,13 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
+
 from customer_segments import activation, build_lock, compact, publish
 from customer_segments.activation import watch as raw_watch
 from customer_segments import explain, lookup
 from customer_segments.dbt_output import DbtOutput
-from customer_segments.dbt_runner import PROJECT_DIR, dbt_command, dbt_env
+from customer_segments.dbt_runner import PROJECT_DIR, dbt_command, dbt_env, dbt_target
 from customer_segments import summary as build_summary
 from customer_segments.report import ReportError, render_report
 from customer_segments.privacy import access
@@ -190,7 +194,7 @@ def cmd_build(options: argparse.Namespace) -> int:
 def _build(options: argparse.Namespace) -> int:
     """dbt build, compaction after an erasure, publish, summary and report, under the build lock."""
     erased_before = compact.erasure_log_rows(duckdb_path())
-    code = run_dbt(build_arguments(options))
+    code = run_dbt(build_arguments(options, first_build(options.dbt_args)))
     if compact.erasure_log_rows(duckdb_path()) > erased_before:
         # the purge deleted rows whose bytes stay in the file until it is rewritten
         print(_compact_line())
@@ -265,15 +269,40 @@ def freshness_line(results: list[dict]) -> str:
     return f"Sources: {len(results) - len(stale)} of {len(results)} fresh; " + ", ".join(stale) + " (dbt source freshness)."
 
 
-def build_arguments(options: argparse.Namespace) -> list[str]:
+#: The data tests only the full suite runs (dbt_project.yml, `data_tests:`; docs/scheduling.md).
+FULL_SUITE_TESTS = "config.meta.test_tier:full_suite"
+
+
+def build_arguments(options: argparse.Namespace, first_build: bool = False) -> list[str]:
     """The dbt build command line: the user's arguments, and no unit tests unless asked for (or the user chose
-    resource types themselves). dbt's own advice: unit tests test the code, so they belong to CI."""
+    resource types themselves). dbt's own advice: unit tests test the code, so they belong to CI.
+    The full suite of data tests runs on a first build (`first_build`: the warehouse holds no staged events
+    yet), with --full-refresh and with --all-tests; other builds leave out the tests of the intermediate
+    layer and of the catalog views over all history (FULL_SUITE_TESTS)."""
     arguments = ["build", *options.dbt_args]
     chose_types = any(argument.split("=")[0] in ("--resource-type", "--resource-types", "--exclude-resource-type",
                                                   "--exclude-resource-types") for argument in arguments)
     if not options.unit_tests and not chose_types:
         arguments += ["--exclude-resource-type", "unit_test"]
+    if not (first_build or options.all_tests or "--full-refresh" in arguments):
+        arguments += ["--exclude", FULL_SUITE_TESTS]
     return arguments
+
+
+def first_build(dbt_args: list[str]) -> bool:
+    """Whether a build starts the warehouse: on DuckDB, no staged events table yet (dbt builds every
+    incremental model whole then). On Spark this is not looked up: False (--full-refresh or --all-tests)."""
+    if dbt_target(dbt_args) == "spark":
+        return False
+    if not duckdb_path().exists():
+        return True
+    try:
+        with duckdb.connect(str(duckdb_path()), read_only=True) as connection:
+            return not connection.execute(
+                "select count(*) from duckdb_tables() where table_name = 'stg_segment__events'"
+            ).fetchall()[0][0]
+    except duckdb.Error:
+        return True
 
 
 def _compact_line() -> str:
@@ -436,7 +465,7 @@ def _watch_round(config, options: argparse.Namespace, current: dict, changes) ->
                 print(f"segments: {build_lock.busy_message(duckdb_path(), holder, serving_path())}", file=sys.stderr)
                 return 1
             erased_before = compact.erasure_log_rows(duckdb_path())
-            code = run_dbt(build_arguments(options))
+            code = run_dbt(build_arguments(options, first_build(options.dbt_args)))
             if code != 0:
                 print("Watch: the build failed (see above); nothing published or synced; trying again on the next poll.")
                 return 1
@@ -526,6 +555,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the dbt unit tests (CI runs them; a scheduled build skips them: they test the code, not the data)",
     )
+    build.add_argument(
+        "--all-tests",
+        action="store_true",
+        help="run the full suite of data tests (a first build and --full-refresh do; other builds leave out "
+        "the intermediate layer's and the catalog views' tests over all history: docs/scheduling.md)",
+    )
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt build, after --")
     build.set_defaults(handler=cmd_build)
     summary = commands.add_parser("summary", help="print the summary of the last build")
@@ -561,6 +596,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--interval", type=float, default=30.0, help="seconds between polls (default 30)")
             command.add_argument("--once", action="store_true", help="poll once, act if needed, exit")
             command.add_argument("--unit-tests", action="store_true", help=argparse.SUPPRESS)
+            command.add_argument("--all-tests", action="store_true", help=argparse.SUPPRESS)
             command.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt build, after --")
             command.set_defaults(handler=cmd_watch)
     compact_command = commands.add_parser(

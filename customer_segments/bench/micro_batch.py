@@ -4,7 +4,7 @@
                                                   [--seed S] [--workdir DIR] [--keep] [--json PATH]
 
 For each history size (default 100k and 2M events):
-1. generate that history and run a full scheduled build on it (untimed: setup);
+1. generate that history and run a first build on it (untimed: setup);
 2. append one micro-batch of about `--batch` events dated the day after the
    history ends, so `as_of` moves by a day: half of them known users coming back
    (lines of the history replayed under their own ids with new message ids),
@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from customer_segments.bench.identity import BenchError, Measured, Workspace
-from customer_segments.bench.pipeline import SCHEDULED_BUILD, add_workdir_arguments, generate, run_in_workdir, slowest_nodes
+from customer_segments.bench.pipeline import FIRST_BUILD, SCHEDULED_BUILD, add_workdir_arguments, generate, run_in_workdir, slowest_nodes
 
 DEFAULT_SIZES = (100_000, 2_000_000)
 DEFAULT_BATCH = 10_000
@@ -167,7 +167,7 @@ def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = Fal
         _progress(f"{size:,} events: generating the history")
         manifest = generate(space, size, seed)
         _progress(f"{size:,} events: full dbt build (setup, untimed)")
-        full = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{size:,}: full build: {step}"))
+        full = space.dbt(*FIRST_BUILD, progress=lambda step: _progress(f"{size:,}: full build: {step}"))
         day = _next_day(manifest)
         added = micro_batch(space.raw / "events", batch, seed + 1, day)
         _progress(f"{size:,} events: timed incremental build of {added:,} new events dated {day}"

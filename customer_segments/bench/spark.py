@@ -3,10 +3,10 @@
     bin/bench --engine spark [--events N] [--seed S] [--no-duckdb] [--workdir DIR] [--keep] [--json PATH]
 
 1. Generate N events (default 1M) of demo data (every fault, erasure requests).
-2. `dbt build` as `segments build` schedules it (no dbt unit tests) on DuckDB, then on Spark (the `spark`
-   target of profiles.yml: dbt-spark's session method, local[*]), each in its own process, from the same raw
-   folder with the same vars: a fixed as_of, and the purchase predictions off on both (a dbt Python model,
-   which Spark cannot run: test_pipeline_spark.py does the same).
+2. `dbt build` as `segments build` runs a first build (no dbt unit tests; the full suite of data tests)
+   on DuckDB, then on Spark (the `spark` target of profiles.yml: dbt-spark's session method, local[*]),
+   each in its own process, from the same raw folder with the same vars: a fixed as_of, and the purchase
+   predictions off on both (a dbt Python model, which Spark cannot run: test_pipeline_spark.py does the same).
 3. Print for each engine the wall time, the peak memory of the whole process tree (Spark: the Python driver
    and its JVM; bench.measure samples it), the five slowest models and the time of the erasure purge (the
    on-run-end hook; both from dbt's run_results.json); then whether
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from customer_segments.bench.identity import REPO_ROOT, BenchError, Measured, Workspace, generate_in_child, measure
-from customer_segments.bench.pipeline import DEFAULT_EVENTS, SCHEDULED_BUILD, add_workdir_arguments, run_in_workdir
+from customer_segments.bench.pipeline import DEFAULT_EVENTS, FIRST_BUILD, add_workdir_arguments, run_in_workdir
 from customer_segments.dbt_runner import dbt_command, dbt_env
 
 SLOWEST = 5
@@ -177,7 +177,7 @@ def run(events: int, seed: int, workdir: Path, with_duckdb: bool = True, submit_
     end = str(manifest.get("end_date") or manifest.get("end") or "2026-10-31")[:10]
     build_vars = json.dumps({"as_of": f"{end} 23:59:59", "predictions_min_customers": 1_000_000})
     raw_lines = sum(1 for path in (data.raw / "events").rglob("*.jsonl") for _ in path.open("rb"))
-    command = [*SCHEDULED_BUILD, "--vars", build_vars]
+    command = [*FIRST_BUILD, "--vars", build_vars]
     result: dict = {"events": events, "raw_event_lines": raw_lines, "command": "dbt " + " ".join(command),
                     "load_before": os.getloadavg(), "cpus": os.cpu_count(), "engines": {}}
 

@@ -122,8 +122,9 @@ def test_slowest_nodes_names_each_node_once_slowest_first(tmp_path):
     assert pipeline.slowest_nodes(space, count=2) == [["test unique_people_person_id", 3.0], ["model people", 1.5]]
 
 
-def test_the_benchmark_times_the_scheduled_build():
-    assert pipeline.SCHEDULED_BUILD == ["build", "--exclude-resource-type", "unit_test"]
+def test_the_benchmark_times_the_builds_segments_build_runs():
+    assert pipeline.FIRST_BUILD == ["build", "--exclude-resource-type", "unit_test"]
+    assert pipeline.SCHEDULED_BUILD == [*pipeline.FIRST_BUILD, "--exclude", "config.meta.test_tier:full_suite"]
 
 
 # ------------------------------------------------------------------ bin/bench --engine spark
