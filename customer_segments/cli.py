@@ -284,7 +284,7 @@ def build_arguments(options: argparse.Namespace, first_build: bool = False) -> l
                                                   "--exclude-resource-types") for argument in arguments)
     if not options.unit_tests and not chose_types:
         arguments += ["--exclude-resource-type", "unit_test"]
-    if not (first_build or options.all_tests or "--full-refresh" in arguments):
+    if not (first_build or options.all_tests or {"--full-refresh", "-f"} & set(arguments)):
         arguments += ["--exclude", FULL_SUITE_TESTS]
     return arguments
 

@@ -27,7 +27,7 @@ def test_a_first_build_runs_the_full_suite():
     assert arguments(first_build=True) == ["build", "--exclude-resource-type", "unit_test"]
 
 
-@pytest.mark.parametrize("command", [["--all-tests"], ["--", "--full-refresh"]])
+@pytest.mark.parametrize("command", [["--all-tests"], ["--", "--full-refresh"], ["--", "-f"]])
 def test_the_full_suite_on_request(command):
     assert LATER_BUILD[1] not in arguments(*command)
 
