@@ -40,7 +40,6 @@ FULL_TARGET = 15.0
 FULL_STRETCH = 6.0
 INCREMENTAL_TARGET = 0.10
 MEMORY_TARGET_BYTES = 6 * 1024**3
-#: the dbt command of a scheduled `segments build`
 #: The builds `segments build` runs: a first build (the full suite of data tests) and a later one
 #: (the tests of the changed slice and of what BI reads; docs/scheduling.md).
 FIRST_BUILD = cli.build_arguments(cli.parse_arguments(["build"]), first_build=True)
