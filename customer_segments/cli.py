@@ -235,14 +235,12 @@ def _source_freshness(options: argparse.Namespace) -> tuple[bool, str]:
     import tempfile
 
     passed = _passed_through(list(options.dbt_args))
-    target = next((argument.split("=", 1)[1] for argument in passed if "=" in argument), None) or \
-        next((passed[index + 1] for index, argument in enumerate(passed[:-1]) if argument in ("--target", "-t")), None)
-    if (target or os.environ.get("SEGMENTS_TARGET", "dev")) == "spark":
+    if dbt_target(passed) == "spark":
         return True, "Sources: freshness is checked on DuckDB only (docs/spark.md)."
     with tempfile.TemporaryDirectory() as folder:
         results = Path(folder) / "sources.json"
         done = subprocess.run(
-            dbt_command("source", "freshness", *_passed_through(list(options.dbt_args)), "--output", str(results)),
+            dbt_command("source", "freshness", *passed, "--output", str(results)),
             cwd=PROJECT_DIR, env=dbt_env(), capture_output=True, text=True, errors="replace",
         )
         if not results.exists():

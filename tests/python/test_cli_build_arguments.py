@@ -95,3 +95,13 @@ def test_the_full_suite_is_the_internal_and_catalog_tests_over_all_history(tmp_p
         if test["original_file_path"].startswith(("models/marts/", "models/staging/", "seeds/", "tests/")) \
                 and not test["original_file_path"].startswith("models/marts/segments/catalog/"):
             assert name(test) in kept, test["unique_id"]
+
+
+@pytest.mark.parametrize("dbt_args", [["--target", "spark"], ["--vars={\"as_of\": \"2026-10-31\"}", "--target=spark"],
+                                      ["-t", "spark", "--vars", "{}"]])
+def test_source_freshness_reads_the_same_target_as_the_build(dbt_args, monkeypatch):
+    """On the Spark target `dbt source freshness` is not run (DuckDB only), whichever way the target is given."""
+    monkeypatch.delenv("SEGMENTS_TARGET", raising=False)
+    monkeypatch.setattr(cli.subprocess, "run", lambda *args, **kwargs: pytest.fail("dbt source freshness was run"))
+    fresh, line = cli._source_freshness(cli.parse_arguments(["build", "--", *dbt_args]))
+    assert fresh and line == "Sources: freshness is checked on DuckDB only (docs/spark.md)."
