@@ -16,7 +16,9 @@ For each history size (default 100k and 2M events):
    several seconds from one run to the next on a shared machine, and the ratio
    with it).
 
-Prints both times, the ten slowest nodes of each micro-batch build, and the
+Prints both times, the ten slowest nodes of each micro-batch build, the ten
+nodes whose time grew most from the smallest history to the largest (what
+follows the history rather than the change: where the ratio comes from), and the
 targets: micro-batch on the largest history / on the smallest (<= 1.5: cost
 follows change, not history) and the largest's micro-batch build (<= 60 s on
 the 2-core, 24 GiB machine). Only ratios measured in one run mean anything;
@@ -36,7 +38,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from customer_segments.bench.identity import BenchError, Measured, Workspace
-from customer_segments.bench.pipeline import FIRST_BUILD, SCHEDULED_BUILD, add_workdir_arguments, generate, run_in_workdir, slowest_nodes
+from customer_segments.bench.pipeline import (
+    FIRST_BUILD, SCHEDULED_BUILD, add_workdir_arguments, generate, node_seconds, run_in_workdir, slowest_nodes,
+)
 
 DEFAULT_SIZES = (100_000, 2_000_000)
 DEFAULT_BATCH = 10_000
@@ -44,6 +48,8 @@ RATIO_TARGET = 1.5
 SECONDS_TARGET = 60.0
 #: message types a new visitor's replayed line may keep: an alias or identify would carry the old person's ids
 NEW_VISITOR_TYPES = {"track", "page", "screen"}
+#: how many nodes the report lists as growing most with the history
+GROWTH_SHOWN = 10
 
 
 def _progress(message: str) -> None:
@@ -138,7 +144,7 @@ def _timed_builds(space: Workspace, size: int, runs: int) -> list[dict]:
             label = f"{size:,}: micro-batch build" + (f" {index + 1}/{runs}" if runs > 1 else "")
             timed = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{label}: {step}"))
             builds.append({"seconds": timed.wall_seconds, "peak_rss_bytes": timed.peak_rss_bytes,
-                           "slowest": slowest_nodes(space)})
+                           "slowest": slowest_nodes(space), "nodes": node_seconds(space)})
     finally:
         before.unlink(missing_ok=True)
     return builds
@@ -157,6 +163,7 @@ def _size_result(size: int, added: int, day: str, full: Measured, builds: list[d
         "micro_batch_runs": [build["seconds"] for build in builds],
         "peak_rss_bytes": max([full.peak_rss_bytes] + [build["peak_rss_bytes"] for build in builds]),
         "slowest": middle["slowest"],
+        "nodes": middle.get("nodes", {}),
     }
 
 
@@ -185,6 +192,16 @@ def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = Fal
     }
 
 
+def growth(smaller: dict, larger: dict, count: int = GROWTH_SHOWN) -> list[list]:
+    """The nodes whose time grew most from the smaller history's micro-batch build to the larger's: [name, seconds
+    grown, seconds on the smaller, seconds on the larger], most first (a node missing from one counts 0 there).
+    What follows the history rather than the change: where to look first to make the ratio smaller."""
+    names = set(smaller) | set(larger)
+    rows = [[name, round(larger.get(name, 0.0) - smaller.get(name, 0.0), 2), smaller.get(name, 0.0), larger.get(name, 0.0)]
+            for name in names]
+    return sorted(rows, key=lambda row: (-row[1], row[0]))[:count]
+
+
 def render(result: dict) -> str:
     gib = 1024**3
     runs = result.get("runs", 1)
@@ -201,10 +218,16 @@ def render(result: dict) -> str:
         out.append(f"slowest nodes of {which} on {row['history_events']:,} events (s; two run at a time):")
         out.extend(f"  {seconds:>8.1f}  {name}" for name, seconds in row["slowest"])
 
+    largest, smallest = result["sizes"][-1], result["sizes"][0]
+    if largest.get("nodes") and smallest.get("nodes"):
+        grown = growth(smallest["nodes"], largest["nodes"], count=len(largest["nodes"]) + len(smallest["nodes"]))
+        out.append(f"nodes whose time grew most from {smallest['history_events']:,} to {largest['history_events']:,} "
+                   f"events of history (s; all nodes together: {sum(row[1] for row in grown):+.2f} s of node time):")
+        out.extend(f"  {more:>+8.2f}  {name} ({before:.2f} -> {after:.2f})" for name, more, before, after in grown[:GROWTH_SHOWN])
+
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    largest, smallest = result["sizes"][-1], result["sizes"][0]
     out.append(f"micro-batch on {largest['history_events']:,} / on {smallest['history_events']:,} = {result['ratio']:.2f} "
                f"(target <= {RATIO_TARGET:g}: {verdict(result['ratio'] <= RATIO_TARGET)})")
     out.append(f"micro-batch on {largest['history_events']:,} = {result['largest_seconds']:.1f} s "

@@ -47,15 +47,20 @@ SCHEDULED_BUILD = cli.build_arguments(cli.parse_arguments(["build"]))
 SLOWEST = 10
 
 
-def slowest_nodes(space: Workspace, count: int = SLOWEST) -> list[list]:
-    """The `count` slowest nodes of the last dbt invocation in `space`: [name, seconds], slowest first."""
-    timed = []
+def node_seconds(space: Workspace) -> dict[str, float]:
+    """Every node of the last dbt invocation in `space`: {"<kind> <name>": seconds}."""
+    timed = {}
     for result in space.node_results():
         kind, _, name = result["unique_id"].split(".", 2)
-        if kind == "test":
-            name = name.rsplit(".", 1)[0]  # a generic test's id ends in a hash
-        timed.append([f"{kind} {name}", round(result["execution_time"], 2)])
-    return sorted(timed, key=lambda row: -row[1])[:count]
+        if kind == "test" and f"{kind} {name.rsplit('.', 1)[0]}" not in timed:
+            name = name.rsplit(".", 1)[0]  # a generic test's id ends in a hash (kept when two names would meet)
+        timed[f"{kind} {name}"] = round(result["execution_time"], 2)
+    return timed
+
+
+def slowest_nodes(space: Workspace, count: int = SLOWEST) -> list[list]:
+    """The `count` slowest nodes of the last dbt invocation in `space`: [name, seconds], slowest first."""
+    return sorted(([name, seconds] for name, seconds in node_seconds(space).items()), key=lambda row: -row[1])[:count]
 
 
 def _progress(message: str) -> None:

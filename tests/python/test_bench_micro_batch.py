@@ -107,3 +107,25 @@ def test_a_history_is_timed_by_the_median_run_and_its_slowest_nodes():
     text = micro_batch.render({"runs": 3, "sizes": [small, row], "ratio": 42.0 / 30.0, "largest_seconds": 42.0})
     assert "medians of 3 runs" in text and "runs: 42.0, 40.0, 60.0" in text
     assert "= 1.40 (target <= 1.5: met)" in text
+
+
+def test_the_report_lists_the_nodes_that_grow_with_the_history():
+    small = {"model people": 0.25, "model int_dq_checks": 5.0, "test unique_people_person_id": 0.05, "model gone": 0.5}
+    large = {"model people": 0.9, "model int_dq_checks": 5.5, "test unique_people_person_id": 0.05, "model new": 1.25}
+    assert micro_batch.growth(small, large) == [
+        ["model new", 1.25, 0.0, 1.25],
+        ["model people", 0.65, 0.25, 0.9],
+        ["model int_dq_checks", 0.5, 5.0, 5.5],
+        ["test unique_people_person_id", 0.0, 0.05, 0.05],
+        ["model gone", -0.5, 0.5, 0.0],
+    ]
+    assert [row[0] for row in micro_batch.growth(small, large, count=2)] == ["model new", "model people"]
+    rows = [{"history_events": size, "batch_lines": 10_000, "full_seconds": 100.0, "micro_batch_seconds": seconds,
+             "micro_batch_runs": [seconds], "peak_rss_bytes": 0, "slowest": [], "nodes": nodes}
+            for size, seconds, nodes in ((100_000, 30.0, small), (2_000_000, 40.0, large))]
+    text = micro_batch.render({"runs": 1, "sizes": rows, "ratio": 40.0 / 30.0, "largest_seconds": 40.0})
+    assert "grew most from 100,000 to 2,000,000 events of history (s; all nodes together: +1.90 s" in text
+    assert "     +0.65  model people (0.25 -> 0.90)" in text and text.index("model new") < text.index("model people")
+    # a report of builds measured before the nodes were kept (JSON of an older run) has no such section
+    text = micro_batch.render({"runs": 1, "sizes": [{**row, "nodes": {}} for row in rows], "ratio": 1.3, "largest_seconds": 40.0})
+    assert "grew most" not in text

@@ -122,6 +122,21 @@ def test_slowest_nodes_names_each_node_once_slowest_first(tmp_path):
     assert pipeline.slowest_nodes(space, count=2) == [["test unique_people_person_id", 3.0], ["model people", 1.5]]
 
 
+def test_node_seconds_keeps_two_tests_whose_names_meet_apart(tmp_path):
+    # dbt shortens a long generic test's name and ends its id with a hash: two such tests can share the shortened name
+    results = [
+        {"unique_id": "test.customer_segments.accepted_values_stg_a_long_name.1111111111", "execution_time": 0.5},
+        {"unique_id": "test.customer_segments.accepted_values_stg_a_long_name.2222222222", "execution_time": 0.25},
+        {"unique_id": "test.customer_segments.assert_people_have_ids", "execution_time": 0.125},
+    ]
+    space = workspace_with_results(tmp_path, results)
+    assert pipeline.node_seconds(space) == {
+        "test accepted_values_stg_a_long_name": 0.5,
+        "test accepted_values_stg_a_long_name.2222222222": 0.25,
+        "test assert_people_have_ids": 0.12,
+    }
+
+
 def test_the_benchmark_times_the_builds_segments_build_runs():
     assert pipeline.FIRST_BUILD == ["build", "--exclude-resource-type", "unit_test"]
     assert pipeline.SCHEDULED_BUILD == [*pipeline.FIRST_BUILD, "--exclude", "config.meta.test_tier:full_suite"]
