@@ -296,9 +296,8 @@ def first_build(dbt_args: list[str]) -> bool:
         return True
     try:
         with duckdb.connect(str(duckdb_path()), read_only=True) as connection:
-            return not connection.execute(
-                "select count(*) from duckdb_tables() where table_name = 'stg_segment__events'"
-            ).fetchall()[0][0]
+            # (any schema: a profile may name another than main, and every layer lands in it on DuckDB)
+            return not publish.has_table(connection, "stg_segment__events", schema=None)
     except duckdb.Error:
         return True
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 # the file-swap helpers are publish's: the serving file is swapped in the same way
-from customer_segments.publish import _fsync, _one_line, _remove, _sql_string
+from customer_segments.publish import _fsync, _one_line, _remove, _sql_string, has_table
 from customer_segments.warehouse import raw_files, secrets
 
 _SUFFIX = ".compact.tmp"
@@ -52,10 +52,9 @@ def erasure_log_rows(warehouse: Path) -> int:
         return 0
     try:
         with duckdb.connect(str(warehouse), read_only=True) as connection:
-            found = connection.execute(
-                "select count(*) from duckdb_tables() where schema_name = 'main' and table_name = 'erasure_log'"
-            ).fetchone()[0]
-            return connection.execute("select count(*) from main.erasure_log").fetchone()[0] if found else 0
+            if not has_table(connection, "erasure_log"):
+                return 0
+            return connection.execute("select count(*) from main.erasure_log").fetchone()[0]
     except duckdb.Error:
         return 0
 

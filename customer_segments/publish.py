@@ -198,7 +198,7 @@ def _write(warehouse: Path, temporary: Path, serving: Path, region: str | None =
             ) from None
         build = _last_good_build(connection)
         tables = [*CONTRACT_TABLES, *EVIDENCE_TABLES]
-        tables += [name for name in OPTIONAL_TABLES if _has_table(connection, name)]
+        tables += [name for name in OPTIONAL_TABLES if has_table(connection, name, 'warehouse')]
         row_counts = {}
         connection.execute("begin")
         for name in tables:
@@ -303,7 +303,7 @@ def _last_good_build(connection: duckdb.DuckDBPyConnection) -> dict:
     newest build in build_audit (a later `dbt run` of some models without the
     checks, as the audit tests do, has its own row).
     """
-    missing = [name for name in (*CONTRACT_TABLES, *EVIDENCE_TABLES) if not _has_table(connection, name)]
+    missing = [name for name in (*CONTRACT_TABLES, *EVIDENCE_TABLES) if not has_table(connection, name, 'warehouse')]
     if missing:
         raise PublishError(f"the warehouse has no {', '.join(missing)}: no build has finished yet")
     audit = connection.execute(
@@ -376,12 +376,17 @@ def remove_stale_temp_files(serving: Path) -> list[Path]:
     return removed
 
 
-def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(connection: duckdb.DuckDBPyConnection, name: str, database: str | None = None,
+              schema: str | None = "main") -> bool:
+    """Whether table `<schema>.<name>` exists in the connection's current database, or in the attached `database`;
+    `schema=None`: in any schema (the CLI, the publisher, compaction and the build summary ask this of a warehouse)."""
+    conditions = ["database_name = " + ("?" if database else "current_database()"), "table_name = ?"]
+    parameters = ([database] if database else []) + [name]
+    if schema is not None:
+        conditions.append("schema_name = ?")
+        parameters.append(schema)
     return bool(
-        connection.execute(
-            "select count(*) from duckdb_tables() where database_name = 'warehouse' and schema_name = 'main' and table_name = ?",
-            [name],
-        ).fetchone()[0]
+        connection.execute(f"select count(*) from duckdb_tables() where {' and '.join(conditions)}", parameters).fetchone()[0]
     )
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from customer_segments.publish import has_table
+
 
 def _line_accounting(connection) -> list[str]:
     """A line per input whose rows span more physical lines than one each (quoted newlines, spoiled rows)."""
@@ -32,11 +34,6 @@ def _line_accounting(connection) -> list[str]:
     return out
 
 
-def _table_exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def render(database: Path) -> str:
@@ -47,7 +44,7 @@ def render(database: Path) -> str:
         return f"Summary unavailable: cannot open {database} ({problem})."
     lines = ["Build summary", "============="]
     with connection:
-        if _table_exists(connection, "int_source_rows_accounted"):
+        if has_table(connection, "int_source_rows_accounted"):
             lines.append("Rows in (raw = usable + duplicates + quarantined):")
             rows = connection.execute(
                 "select source, raw_rows, usable_rows, duplicate_rows, quarantined_rows "
@@ -59,7 +56,7 @@ def render(database: Path) -> str:
             lines += _line_accounting(connection)
         else:
             lines.append("Rows in: not built.")
-        if _table_exists(connection, "quarantined_rows"):
+        if has_table(connection, "quarantined_rows"):
             reasons = connection.execute(
                 "select source, reason, count(*) from quarantined_rows group by 1, 2 order by 1, 3 desc, 2"
             ).fetchall()
@@ -67,7 +64,7 @@ def render(database: Path) -> str:
             lines.append(f"Quarantined: {total:,} rows" + (" by reason:" if reasons else "."))
             for source, reason, count in reasons:
                 lines.append(f"  {source}.{reason}: {count:,}")
-        if _table_exists(connection, "people"):
+        if has_table(connection, "people"):
             people, identifiers = connection.execute(
                 "select (select count(*) from people), (select count(*) from person_identifiers)"
             ).fetchone()
@@ -76,7 +73,7 @@ def render(database: Path) -> str:
             ).fetchall()
             stage_text = ", ".join(f"{stage} {count:,}" for stage, count in stages)
             lines.append(f"People: {people:,} from {identifiers:,} identifiers ({stage_text}).")
-            if _table_exists(connection, "identity_rejected_edges"):
+            if has_table(connection, "identity_rejected_edges"):
                 refused = connection.execute(
                     "select reason, count(*) from identity_rejected_edges group by 1 order by 2 desc, 1"
                 ).fetchall()
@@ -88,9 +85,9 @@ def render(database: Path) -> str:
                 lines.append(f"  identity links refused: {refused_text} (identity_rejected_edges)")
                 lines.append(f"  people in accounts: {account_text} (person_account_links)")
         lines.extend(_privacy_lines(connection))
-        if _table_exists(connection, "segments"):
+        if has_table(connection, "segments"):
             lines.extend(_segment_lines(connection))
-        if _table_exists(connection, "dq_results"):
+        if has_table(connection, "dq_results"):
             latest = connection.execute(
                 "select build_id, count(*) from dq_results "
                 "where checked_at = (select max(checked_at) from dq_results) group by 1"
@@ -118,8 +115,8 @@ def render(database: Path) -> str:
 
 def _segment_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """One line per segment: status, members (holdout), this build's entries and exits, lift."""
-    has_changes = _table_exists(connection, "segment_member_changes")
-    has_lift = _table_exists(connection, "segment_lift")
+    has_changes = has_table(connection, "segment_member_changes")
+    has_lift = has_table(connection, "segment_lift")
     latest_build = (
         connection.execute("select build_id from segment_member_changes order by recorded_at desc limit 1").fetchone()
         if has_changes else None
@@ -169,20 +166,20 @@ def _segment_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
 def _privacy_lines(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """Retention and erasure: what this build left out or removed, so nothing disappears silently."""
     lines = []
-    if _table_exists(connection, "int_retention_ignored"):
+    if has_table(connection, "int_retention_ignored"):
         ignored = connection.execute(
             "select source, ignored_rows, retained_from from int_retention_ignored where ignored_rows > 0 order by 1"
         ).fetchall()
         if ignored:
             text = ", ".join(f"{source} {rows:,}" for source, rows, _at in ignored)
             lines.append(f"Retention: rows older than {ignored[0][2]:%Y-%m-%d} not used: {text} (var retention_days).")
-    if _table_exists(connection, "suppressions"):
+    if has_table(connection, "suppressions"):
         counts = connection.execute(
             "select reason, count(distinct person_id) from suppressions group by 1 order by 2 desc, 1"
         ).fetchall()
         text = ", ".join(f"{reason} {people:,}" for reason, people in counts) or "none"
         lines.append(f"Suppressions (people per reason, kept out of the segments whose channels they block): {text}.")
-    if _table_exists(connection, "build_audit") and _table_exists(connection, "erasure_log"):
+    if has_table(connection, "build_audit") and has_table(connection, "erasure_log"):
         try:
             latest = connection.execute(
                 "select erased_people, erased_identifiers from build_audit order by built_at desc limit 1"

@@ -120,7 +120,7 @@ def sync(warehouse: Path, config: ActivationConfig, *, names: list[str] | None =
             build = publish._last_good_build(connection)
         except publish.PublishError as problem:
             raise SyncError(f"nothing synced: {problem}") from None
-        if not publish._has_table(connection, "sync_log"):
+        if not publish.has_table(connection, "sync_log", "warehouse"):
             raise SyncError("the warehouse has no sync_log table: build it with this version of the project first")
         for statement in _STATE_DDL:
             connection.execute(statement)

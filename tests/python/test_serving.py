@@ -550,3 +550,22 @@ def test_the_serving_reader_checks_at_most_every_check_every_seconds(warehouse: 
         reader.reconnect()
         assert reader.query("select count(*) from segment_members") == [(5,)]
     assert serving_reader.published_build_id(tmp_path / "missing.duckdb") is None
+
+
+def test_has_table_asks_the_right_database_and_schema(tmp_path: Path):
+    from customer_segments.publish import has_table
+
+    warehouse = tmp_path / "segments.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("create table people (person_id varchar)")
+        connection.execute("create view people_view as select * from people")
+        connection.execute("create schema analytics")
+        connection.execute("create table analytics.segments (segment_id varchar)")
+        assert has_table(connection, "people")
+        assert not has_table(connection, "people_view"), "a view is not a table"
+        assert not has_table(connection, "segments"), "main only, unless told otherwise"
+        assert has_table(connection, "segments", schema="analytics") and has_table(connection, "segments", schema=None)
+    with duckdb.connect() as connection:
+        connection.execute(f"attach '{warehouse}' as warehouse (read_only)")
+        assert not has_table(connection, "people"), "the current database is the in-memory one"
+        assert has_table(connection, "people", "warehouse") and not has_table(connection, "missing", "warehouse")
