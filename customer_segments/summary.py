@@ -34,8 +34,6 @@ def _line_accounting(connection) -> list[str]:
     return out
 
 
-
-
 def render(database: Path) -> str:
     """Return the summary as text. Missing tables (a build that stopped early) are said, not raised."""
     try:
