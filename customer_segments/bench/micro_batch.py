@@ -10,11 +10,14 @@ For each history size (default 100k and 2M events):
    (lines of the history replayed under their own ids with new message ids),
    half new visitors (the same kind of lines under new anonymous ids, without
    user ids or traits);
-3. time the scheduled incremental build (`segments build`'s dbt command) of it;
-   with `--runs R`, R times, each from a copy of the warehouse as it was before
-   the first, and take the median (one build of a few tens of seconds moves by
-   several seconds from one run to the next on a shared machine, and the ratio
-   with it).
+3. once every history is ready, time the scheduled incremental build
+   (`segments build`'s dbt command) of each one's batch, the histories taking
+   turns; with `--runs R`, R rounds (in reverse order every other round: small,
+   large, large, small, ...), each build from a copy of the warehouse as it was
+   before the first, and take each history's median (one build of a few tens of
+   seconds moves by several seconds from one run to the next on a shared
+   machine, and the ratio with it; timed minutes apart rather than a whole
+   generation and first build apart, both sizes meet the same machine).
 
 Prints both times, the ten slowest nodes of each micro-batch build, the ten
 nodes whose time grew most from the smallest history to the largest (what
@@ -129,24 +132,38 @@ def _next_day(manifest: dict) -> str:
     return (end + timedelta(days=1)).strftime("%Y-%m-%d")
 
 
-def _timed_builds(space: Workspace, size: int, runs: int) -> list[dict]:
-    """The scheduled build of the micro-batch, `runs` times, each from the warehouse as it was before the first."""
-    before = space.database.with_name(space.database.name + ".before-micro-batch")
-    wal = space.database.with_name(space.database.name + ".wal")
-    if runs > 1:
-        shutil.copyfile(space.database, before)  # a closed database: dbt's last build checkpointed it, no WAL
-    builds = []
+def _timed_build(space: Workspace, label: str) -> dict:
+    """One scheduled build of the micro-batch: its wall time, peak memory and node times."""
+    timed = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{label}: {step}"))
+    return {"seconds": timed.wall_seconds, "peak_rss_bytes": timed.peak_rss_bytes,
+            "slowest": slowest_nodes(space), "nodes": node_seconds(space)}
+
+
+def _round_order(histories: list, index: int) -> list:
+    """The histories in the order round `index` builds them: as given, then reversed, and so on (small, large,
+    large, small, ...): a machine that speeds up or slows down during the benchmark weighs on every size alike."""
+    return list(histories) if index % 2 == 0 else list(reversed(histories))
+
+
+def _timed_rounds(histories: list[tuple[int, Workspace]], runs: int) -> dict[int, list[dict]]:
+    """The scheduled build of each history's micro-batch, `runs` rounds of one build per history (`_round_order`),
+    each from the warehouse as it was before that history's first; {size: builds in the order they ran}."""
+    befores = {size: space.database.with_name(space.database.name + ".before-micro-batch") for size, space in histories}
+    builds: dict[int, list[dict]] = {size: [] for size, _ in histories}
     try:
+        if runs > 1:
+            for size, space in histories:
+                shutil.copyfile(space.database, befores[size])  # a closed database: dbt's last build checkpointed it
         for index in range(runs):
-            if index:
-                shutil.copyfile(before, space.database)
-                wal.unlink(missing_ok=True)
-            label = f"{size:,}: micro-batch build" + (f" {index + 1}/{runs}" if runs > 1 else "")
-            timed = space.dbt(*SCHEDULED_BUILD, progress=lambda step: _progress(f"{label}: {step}"))
-            builds.append({"seconds": timed.wall_seconds, "peak_rss_bytes": timed.peak_rss_bytes,
-                           "slowest": slowest_nodes(space), "nodes": node_seconds(space)})
+            for size, space in _round_order(histories, index):
+                if builds[size]:
+                    shutil.copyfile(befores[size], space.database)
+                    space.database.with_name(space.database.name + ".wal").unlink(missing_ok=True)
+                label = f"{size:,}: micro-batch build" + (f" {index + 1}/{runs}" if runs > 1 else "")
+                builds[size].append(_timed_build(space, label))
     finally:
-        before.unlink(missing_ok=True)
+        for before in befores.values():
+            before.unlink(missing_ok=True)
     return builds
 
 
@@ -168,7 +185,7 @@ def _size_result(size: int, added: int, day: str, full: Measured, builds: list[d
 
 
 def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = False, runs: int = 1) -> dict:
-    results = []
+    prepared = []
     for size in sizes:
         space = Workspace(workdir / f"history-{size}")
         _progress(f"{size:,} events: generating the history")
@@ -177,11 +194,18 @@ def run(sizes: list[int], batch: int, seed: int, workdir: Path, keep: bool = Fal
         full = space.dbt(*FIRST_BUILD, progress=lambda step: _progress(f"{size:,}: full build: {step}"))
         day = _next_day(manifest)
         added = micro_batch(space.raw / "events", batch, seed + 1, day)
-        _progress(f"{size:,} events: timed incremental build of {added:,} new events dated {day}"
-                  + (f", {runs} times" if runs > 1 else ""))
-        results.append(_size_result(size, added, day, full, _timed_builds(space, size, runs)))
+        prepared.append((size, space, added, day, full))
+    # every history is ready before any build is timed: the sizes' builds then take turns, minutes apart rather
+    # than a whole generation and first build apart, so the ratio compares builds on the same machine weather
+    _progress(f"timed incremental builds of the micro-batch ({', '.join(f'{added:,} events on {size:,}' for size, _, added, _, _ in prepared)})"
+              + (f", {runs} rounds" if runs > 1 else ""))
+    try:
+        builds = _timed_rounds([(size, space) for size, space, *_ in prepared], runs)
+    finally:
         if not keep:  # the largest history's file is GBs
-            shutil.rmtree(space.root / "warehouse", ignore_errors=True)
+            for _, space, *_ in prepared:
+                shutil.rmtree(space.root / "warehouse", ignore_errors=True)
+    results = [_size_result(size, added, day, full, builds[size]) for size, _, added, day, full in prepared]
     smallest, largest = results[0], results[-1]
     return {
         "runs": runs,

@@ -68,13 +68,15 @@ def test_sizes_must_grow_and_be_large_enough():
 class _FakeSpace:
     """A workspace whose 'build' appends to the warehouse file and reports what it started from."""
 
-    def __init__(self, root: Path, seconds: list[float]):
+    def __init__(self, root: Path, seconds: list[float], log: list[str] | None = None):
+        root.mkdir(parents=True, exist_ok=True)
         self.database = root / "segments.duckdb"
         self.database.write_text("history+batch|")
-        self.seconds, self.started_from = list(seconds), []
+        self.seconds, self.started_from, self.log = list(seconds), [], log if log is not None else []
 
     def dbt(self, *args, progress=None):
         self.started_from.append(self.database.read_text())
+        self.log.append(self.database.parent.name)
         self.database.write_text(self.database.read_text() + "built|")  # a build changes the warehouse
         return Measured(0, self.seconds.pop(0), 0.0, 2**30)
 
@@ -82,18 +84,31 @@ class _FakeSpace:
         return [{"unique_id": "model.customer_segments.people", "execution_time": 1.0}]
 
 
-def test_each_timed_run_starts_from_the_warehouse_before_the_first(tmp_path: Path):
-    space = _FakeSpace(tmp_path, [40.0, 30.0, 50.0])
-    builds = micro_batch._timed_builds(space, 2_000_000, runs=3)
-    assert space.started_from == ["history+batch|"] * 3
-    assert [build["seconds"] for build in builds] == [40.0, 30.0, 50.0]
-    assert not list(tmp_path.glob("*.before-micro-batch"))  # the copy is removed
+def test_the_histories_take_turns_each_run_from_the_warehouse_before_the_first(tmp_path: Path):
+    log: list[str] = []
+    small = _FakeSpace(tmp_path / "small", [30.0, 29.0, 31.0], log)
+    large = _FakeSpace(tmp_path / "large", [40.0, 30.0, 50.0], log)
+    builds = micro_batch._timed_rounds([(100_000, small), (2_000_000, large)], runs=3)
+    # small, large; then large, small; then small, large: drift during the benchmark weighs on both sizes alike
+    assert log == ["small", "large", "large", "small", "small", "large"]
+    assert small.started_from == ["history+batch|"] * 3 and large.started_from == ["history+batch|"] * 3
+    assert [build["seconds"] for build in builds[2_000_000]] == [40.0, 30.0, 50.0]
+    assert [build["seconds"] for build in builds[100_000]] == [30.0, 29.0, 31.0]
+    assert builds[100_000][0]["nodes"] == {"model people": 1.0}
+    assert not list(tmp_path.glob("*/*.before-micro-batch"))  # the copies are removed
 
 
 def test_one_run_keeps_no_copy(tmp_path: Path):
     space = _FakeSpace(tmp_path, [40.0])
-    builds = micro_batch._timed_builds(space, 100_000, runs=1)
-    assert [build["seconds"] for build in builds] == [40.0] and list(tmp_path.iterdir()) == [space.database]
+    builds = micro_batch._timed_rounds([(100_000, space)], runs=1)
+    assert [build["seconds"] for build in builds[100_000]] == [40.0] and list(tmp_path.iterdir()) == [space.database]
+
+
+def test_a_failed_build_leaves_no_copy_behind(tmp_path: Path):
+    small, large = _FakeSpace(tmp_path / "small", [30.0, 29.0]), _FakeSpace(tmp_path / "large", [40.0])
+    with pytest.raises(IndexError):  # the large history's second build has no time: it fails
+        micro_batch._timed_rounds([(100_000, small), (2_000_000, large)], runs=2)
+    assert not list(tmp_path.glob("*/*.before-micro-batch"))
 
 
 def test_a_history_is_timed_by_the_median_run_and_its_slowest_nodes():
