@@ -119,9 +119,13 @@ def test_a_history_is_timed_by_the_median_run_and_its_slowest_nodes():
     assert row["slowest"] == [["run of 42 s", 1.0]] and row["peak_rss_bytes"] == 3 * 2**30
     small = micro_batch._size_result(100_000, 10_000, DAY, Measured(0, 50.0, 0.0, 2**30),
                                      [{"seconds": s, "peak_rss_bytes": 0, "slowest": []} for s in (35.0, 29.0, 30.0)])
-    text = micro_batch.render({"runs": 3, "sizes": [small, row], "ratio": 42.0 / 30.0, "largest_seconds": 42.0})
+    ratios = micro_batch.round_ratios(small, row)
+    assert ratios == [42.0 / 35.0, 40.0 / 29.0, 60.0 / 30.0]  # each round's two builds, in the order they ran
+    text = micro_batch.render({"runs": 3, "sizes": [small, row], "ratio": 42.0 / 30.0, "round_ratios": ratios,
+                               "largest_seconds": 42.0})
     assert "medians of 3 runs" in text and "runs: 42.0, 40.0, 60.0" in text
     assert "= 1.40 (target <= 1.5: met)" in text
+    assert "round by round (builds minutes apart): 1.20, 1.38, 2.00" in text
 
 
 def test_the_report_lists_the_nodes_that_grow_with_the_history():
